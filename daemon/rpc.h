@@ -26,6 +26,7 @@ enum srm_rpc_code {
     SRM_RPC_UNAVAILABLE = -32004,/* database or network failure */
     SRM_RPC_NOT_SUPPORTED = -32005, /* plugin lacks the capability */
     SRM_RPC_RETIRED = -32006,    /* method existed once; see message */
+    SRM_RPC_BAD_CONFIG = -32007, /* reload refused; error.data.errors */
 };
 
 /* Who is calling, from the socket's peer credentials. */

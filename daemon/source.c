@@ -1,0 +1,738 @@
+/* source.c - a running source: schedule, passes, cursors, commits. */
+#include "source.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "mem.h"
+#include "plugin_loader.h"
+#include "sched.h"
+#include "writer.h"
+
+/* One batch on its way to the writer. A source keeps at most one job with
+ * the writer and queues the rest behind it, so that when a commit fails the
+ * later batches of the same pass (whose cursors would skip the lost records)
+ * are dropped instead of committed. */
+struct src_job {
+    struct src_job *next;
+    struct srm_instance *s;
+    struct srm_batch batch;
+    uint64_t pass_gen;
+};
+
+struct src_state_job {
+    int64_t source_id;
+    struct srm_source_state st;
+    char *state, *error;
+};
+
+/* Jobs waiting behind the one with the writer, per source. */
+struct src_jobq {
+    struct src_job *head, *tail;
+    bool busy; /* a job is with the writer */
+};
+
+static struct src_job *src_queue_head(struct srm_instance *s);
+static void src_drop_queued(struct srm_instance *s);
+static void src_job_free(struct src_job *job);
+static void src_submit_next(struct srm_instance *s);
+static void src_maybe_finish(struct srm_instance *s);
+static void src_schedule(struct srm_instance *s, int64_t delay_ms);
+
+static int64_t src_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static double src_jitter(void)
+{
+    /* Scheduling spread, not security. */
+    return (double)rand() / ((double)RAND_MAX + 1.0);
+}
+
+const char *srm_source_state_name(enum srm_src_state st)
+{
+    static const char *const names[] = {
+        [SRM_SRC_IDLE] = "idle",
+        [SRM_SRC_SYNCING] = "syncing",
+        [SRM_SRC_BACKOFF] = "backoff",
+        [SRM_SRC_FAILING] = "failing",
+        [SRM_SRC_AUTH_FAILED] = "auth_failed",
+        [SRM_SRC_BAD_CONFIG] = "bad_config",
+        [SRM_SRC_STOPPED] = "stopped",
+    };
+    return names[st];
+}
+
+void srm_source_log(struct srm_instance *s, int level, const char *fmt, ...)
+{
+    char tag[256];
+    va_list ap;
+
+    snprintf(tag, sizeof(tag), "[%s/%s]",
+             s->plugin ? s->plugin->name : "?", s->name);
+    va_start(ap, fmt);
+    srm_vlog_tagged(level, tag, fmt, ap);
+    va_end(ap);
+}
+
+void srm_source_ref(struct srm_instance *s)
+{
+    s->refs++;
+}
+
+static void src_free(struct srm_instance *s)
+{
+    srm_batch_fini(&s->pending);
+    srm_strmap_destroy(s->cursors);
+    srm_strmap_destroy(s->overlay);
+    srm_config_ref_put(s->cfg_ref);
+    free(s->jobq);
+    free(s->pass_msg);
+    free(s->commit_error);
+    free(s->last_error);
+    free(s->name);
+    free(s);
+}
+
+void srm_source_unref(struct srm_instance *s)
+{
+    if (--s->refs == 0)
+        src_free(s);
+}
+
+static void src_handle_closed(uv_handle_t *h)
+{
+    struct srm_instance *s = h->data;
+    if (--s->handles_open == 0)
+        srm_source_unref(s);
+}
+
+/* ---- commits ---- */
+
+static int src_commit_fn(struct srm_db *db, void *arg)
+{
+    struct src_job *job = arg;
+    return srm_db_apply_batch(db, &job->batch);
+}
+
+static void src_job_free(struct src_job *job)
+{
+    srm_batch_fini(&job->batch);
+    free(job);
+}
+
+static void src_commit_done(void *arg, int status)
+{
+    struct src_job *job = arg;
+    struct srm_instance *s = job->s;
+    struct src_jobq *q = s->jobq;
+
+    q->busy = false;
+    s->jobs_in_flight--;
+    if (status == 0) {
+        struct srm_batch *b = &job->batch;
+        s->pass_new_mentions += b->new_mentions;
+        s->pass_new_identities += b->new_identities;
+        s->pass_new_contacts += b->new_contacts;
+        s->mentions_total += (int64_t)b->new_mentions;
+        s->identities_total += (int64_t)b->new_identities;
+        s->contacts_total += (int64_t)b->new_contacts;
+        for (size_t i = 0; i < b->cursors.n; i++) {
+            const struct srm_rec_cursor *c = &b->cursors.items[i];
+            const char *ov = srm_strmap_get(s->overlay, c->key);
+            srm_strmap_set(s->cursors, c->key, c->value);
+            if (ov != NULL && strcmp(ov, c->value) == 0)
+                srm_strmap_remove(s->overlay, c->key);
+        }
+        for (size_t i = 0; i < b->validators.n; i++) {
+            const struct srm_rec_validator *v = &b->validators.items[i];
+            char *val = srm_xasprintf("%s\n%s", v->etag ? v->etag : "",
+                                      v->last_modified ? v->last_modified
+                                                       : "");
+            srm_strmap_set(s->d->validators, v->url, val);
+            free(val);
+        }
+    } else {
+        /* Drop everything queued behind it: their cursors would skip the
+         * records that were just lost. The pass fails; the next one
+         * resumes from the committed cursors. */
+        srm_source_log(s, SRM_LOG_ERROR,
+                       "commit of %zu records failed: %s",
+                       srm_batch_records(&job->batch), srm_strerror(status));
+        if (s->commit_error == NULL)
+            s->commit_error = srm_xasprintf("database: %s",
+                                            srm_strerror(status));
+        src_drop_queued(s);
+        srm_strmap_clear(s->overlay);
+    }
+    src_job_free(job);
+    src_submit_next(s);
+    src_maybe_finish(s);
+    srm_source_unref(s);
+}
+
+/* Drop the jobs not yet handed to the writer. Their records are not lost:
+ * their cursors were not committed either, so they are fetched again. The
+ * caller holds a reference, so the unrefs here never free s. */
+static void src_drop_queued(struct srm_instance *s)
+{
+    struct src_jobq *q = s->jobq;
+    struct src_job *rest;
+
+    while ((rest = q->head) != NULL) {
+        q->head = rest->next;
+        s->jobs_in_flight--;
+        src_job_free(rest);
+        srm_source_unref(s);
+    }
+    q->tail = NULL;
+}
+
+static struct src_job *src_queue_head(struct srm_instance *s)
+{
+    struct src_jobq *q = s->jobq;
+    struct src_job *job = q->head;
+
+    if (job != NULL) {
+        q->head = job->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+    }
+    return job;
+}
+
+static void src_submit_next(struct srm_instance *s)
+{
+    struct src_jobq *q = s->jobq;
+    struct src_job *job;
+
+    if (q->busy)
+        return;
+    if (s->stopping || s->d->writer == NULL) {
+        src_drop_queued(s);
+        return;
+    }
+    if ((job = src_queue_head(s)) == NULL)
+        return;
+    q->busy = true;
+    srm_writer_submit(s->d->writer, src_commit_fn, src_commit_done, job);
+}
+
+/* Hand the pending batch to the writer (behind this source's other jobs). */
+static void src_flush(struct srm_instance *s)
+{
+    struct src_jobq *q = s->jobq;
+    struct src_job *job;
+
+    if (srm_batch_empty(&s->pending))
+        return;
+    job = srm_xcalloc(1, sizeof(*job));
+    job->s = s;
+    job->pass_gen = s->pass_gen;
+    srm_batch_init(&job->batch, s->source_id, s->name, s->plugin->name);
+    srm_batch_move(&job->batch, &s->pending);
+    job->batch.now = src_now();
+    srm_source_ref(s);
+    s->jobs_in_flight++;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    src_submit_next(s);
+}
+
+static void src_discard_pending(struct srm_instance *s)
+{
+    srm_batch_fini(&s->pending);
+    srm_batch_init(&s->pending, s->source_id, s->name, s->plugin->name);
+}
+
+static int src_state_fn(struct srm_db *db, void *arg)
+{
+    struct src_state_job *job = arg;
+    return srm_db_source_set_state(db, job->source_id, &job->st);
+}
+
+static void src_state_done(void *arg, int status)
+{
+    struct src_state_job *job = arg;
+    if (status < 0)
+        SRM_WARNING("source: saving the state of source %lld failed: %s",
+                    (long long)job->source_id, srm_strerror(status));
+    free(job->state);
+    free(job->error);
+    free(job);
+}
+
+static void src_save_state(struct srm_instance *s)
+{
+    struct src_state_job *job;
+
+    if (s->d->writer == NULL)
+        return;
+    job = srm_xcalloc(1, sizeof(*job));
+    job->source_id = s->source_id;
+    job->state = srm_xstrdup(srm_source_state_name(s->state));
+    job->error = srm_xstrdup_or_null(s->last_error);
+    job->st.state = job->state;
+    job->st.last_sync_at = s->last_sync_at;
+    job->st.last_ok_at = s->last_ok_at;
+    job->st.next_sync_at = s->next_sync_at;
+    job->st.last_error = job->error;
+    job->st.failures = s->failures;
+    srm_writer_submit(s->d->writer, src_state_fn, src_state_done, job);
+}
+
+/* ---- passes ---- */
+
+static void src_set_error(struct srm_instance *s, const char *msg)
+{
+    free(s->last_error);
+    s->last_error = srm_xstrdup_or_null(msg);
+}
+
+static void src_finish_pass(struct srm_instance *s)
+{
+    enum srm_pass_status st = s->pass_status;
+    const char *msg = s->pass_msg;
+    int64_t now = src_now();
+    int64_t delay;
+
+    s->pass_ending = false;
+    s->passes++;
+    if (s->commit_error != NULL && st == SRM_PASS_OK) {
+        st = SRM_PASS_ERROR;
+        msg = s->commit_error;
+    }
+    s->new_mentions = (int64_t)s->pass_new_mentions;
+
+    switch (st) {
+    case SRM_PASS_OK:
+        s->state = SRM_SRC_IDLE;
+        s->failures = 0;
+        s->last_ok_at = now;
+        src_set_error(s, NULL);
+        break;
+    case SRM_PASS_RETRY:
+        s->state = SRM_SRC_BACKOFF;
+        if (s->pass_retry_after == 0)
+            s->failures++;
+        src_set_error(s, msg);
+        break;
+    case SRM_PASS_ERROR:
+        s->state = SRM_SRC_FAILING;
+        s->failures++;
+        src_set_error(s, msg ? msg : "pass failed");
+        break;
+    case SRM_PASS_AUTH_FAILED:
+        s->state = SRM_SRC_AUTH_FAILED;
+        s->failures++;
+        src_set_error(s, msg ? msg : "authentication failed");
+        break;
+    case SRM_PASS_BAD_CONFIG:
+        s->state = SRM_SRC_BAD_CONFIG;
+        s->failures++;
+        src_set_error(s, msg ? msg : "configuration cannot work");
+        break;
+    }
+
+    if (st == SRM_PASS_OK) {
+        int lvl = s->pass_new_mentions || s->pass_new_identities
+                      ? SRM_LOG_INFO : SRM_LOG_DEBUG;
+        srm_source_log(s, lvl,
+                       "pass ok: %zu new mentions, %zu new identities, "
+                       "%zu new contacts",
+                       s->pass_new_mentions, s->pass_new_identities,
+                       s->pass_new_contacts);
+    } else {
+        srm_source_log(s, SRM_LOG_WARNING, "pass %s: %s",
+                       srm_source_state_name(s->state), s->last_error);
+    }
+
+    /* Committed cursors are in s->cursors; anything left in the overlay
+     * belonged to batches that were dropped. */
+    srm_strmap_clear(s->overlay);
+    free(s->commit_error);
+    s->commit_error = NULL;
+
+    if (s->stopping) {
+        s->state = SRM_SRC_STOPPED;
+        return;
+    }
+    delay = srm_sched_delay(st, s->cfg->every, s->failures,
+                            s->pass_retry_after, src_jitter());
+    if (delay >= 0 && s->rate_limited_until > now &&
+        s->rate_limited_until - now > delay)
+        delay = s->rate_limited_until - now;
+    if (delay < 0) {
+        s->next_sync_at = 0;
+    } else {
+        s->next_sync_at = now + delay;
+        src_schedule(s, delay * 1000);
+    }
+    src_save_state(s);
+}
+
+static void src_maybe_finish(struct srm_instance *s)
+{
+    if (s->pass_ending && s->jobs_in_flight == 0)
+        src_finish_pass(s);
+}
+
+void srm_source_pass_done(struct srm_instance *s, enum srm_pass_status st,
+                          uint32_t retry_after, const char *msg)
+{
+    if (!s->in_pass) {
+        srm_source_log(s, SRM_LOG_WARNING,
+                       "plugin called pass_done outside a pass; ignored");
+        return;
+    }
+    if ((int)st < SRM_PASS_OK || st > SRM_PASS_BAD_CONFIG) {
+        srm_source_log(s, SRM_LOG_WARNING,
+                       "plugin ended its pass with unknown status %d",
+                       (int)st);
+        st = SRM_PASS_ERROR;
+    }
+    s->in_pass = false;
+    s->pass_ending = true;
+    uv_timer_stop(&s->pass_timer);
+    s->pass_status = st;
+    s->pass_retry_after = retry_after;
+    free(s->pass_msg);
+    s->pass_msg = srm_xstrdup_or_null(msg && *msg ? msg : NULL);
+    if (st == SRM_PASS_OK && !s->stopping)
+        src_flush(s);
+    else
+        src_discard_pending(s);
+    src_maybe_finish(s);
+}
+
+static void src_start_pass(struct srm_instance *s)
+{
+    int rc;
+
+    s->in_pass = true;
+    s->pass_gen++;
+    s->state = SRM_SRC_SYNCING;
+    s->last_sync_at = src_now();
+    s->next_sync_at = 0;
+    s->pass_new_mentions = s->pass_new_identities = s->pass_new_contacts = 0;
+    if (s->cfg->insecure)
+        srm_source_log(s, SRM_LOG_WARNING,
+                       "TLS certificate verification is off (insecure: "
+                       "true)");
+    srm_source_ref(s); /* sync() may stop the source */
+    rc = s->plugin->desc.sync(s->ctx);
+    if (rc < 0 && s->in_pass) {
+        char *msg = srm_xasprintf("sync could not start: %s",
+                                  srm_strerror(rc));
+        srm_source_pass_done(s, SRM_PASS_ERROR, 0, msg);
+        free(msg);
+    }
+    srm_source_unref(s);
+}
+
+static void src_pass_timeout(uv_timer_t *t)
+{
+    struct srm_instance *s = t->data;
+    char msg[128];
+
+    if (!s->in_pass)
+        return;
+    snprintf(msg, sizeof(msg), "pass did not finish within %d s; reclaimed",
+             SRM_PASS_TIMEOUT_S);
+    srm_source_log(s, SRM_LOG_ERROR, "%s", msg);
+    /* Cancelled requests call back into the plugin, which may end its pass
+     * itself; if it does not, end it here. */
+    srm_http_cancel_owner(s->d->http, s);
+    if (s->in_pass)
+        srm_source_pass_done(s, SRM_PASS_ERROR, 0, msg);
+}
+
+static void src_timer_fired(uv_timer_t *t)
+{
+    struct srm_instance *s = t->data;
+
+    if (s->stopping || s->in_pass || s->pass_ending || !s->created)
+        return;
+    src_start_pass(s);
+    if (s->in_pass)
+        uv_timer_start(&s->pass_timer, src_pass_timeout,
+                       (uint64_t)SRM_PASS_TIMEOUT_S * 1000, 0);
+}
+
+static void src_schedule(struct srm_instance *s, int64_t delay_ms)
+{
+    if (delay_ms < 0)
+        delay_ms = 0;
+    uv_timer_start(&s->timer, src_timer_fired, (uint64_t)delay_ms, 0);
+}
+
+int srm_source_sync_now(struct srm_instance *s)
+{
+    if (s->stopping || !s->created)
+        return -EPERM;
+    if (s->in_pass || s->pass_ending)
+        return -EBUSY;
+    uv_timer_stop(&s->timer);
+    src_timer_fired(&s->timer);
+    return 0;
+}
+
+/* ---- emission, cursors ---- */
+
+int srm_source_emit_begin(struct srm_instance *s, const char *what)
+{
+    if (s->stopping)
+        return SRM_E_STATE;
+    if (!s->in_pass && !(s->plugin->desc.capabilities & SRM_CAP_STREAM)) {
+        srm_source_log(s, SRM_LOG_WARNING,
+                       "plugin emitted a %s outside a pass; ignored", what);
+        return SRM_E_STATE;
+    }
+    return 0;
+}
+
+void srm_source_emitted(struct srm_instance *s)
+{
+    /* Bound the memory a pass can hold; also how a streaming plugin's
+     * records reach the database between passes. */
+    if (srm_batch_records(&s->pending) >= SRM_BATCH_MAX_RECORDS ||
+        !s->in_pass)
+        src_flush(s);
+}
+
+const char *srm_source_cursor_get(struct srm_instance *s, const char *key)
+{
+    const char *v = srm_strmap_get(s->overlay, key);
+    return v ? v : srm_strmap_get(s->cursors, key);
+}
+
+int srm_source_cursor_set(struct srm_instance *s, const char *key,
+                          const char *value)
+{
+    if (key == NULL || value == NULL || *key == '\0')
+        return -EINVAL;
+    if (s->stopping)
+        return SRM_E_STATE;
+    if (!s->in_pass && !(s->plugin->desc.capabilities & SRM_CAP_STREAM)) {
+        srm_source_log(s, SRM_LOG_WARNING,
+                       "plugin set cursor %s outside a pass; ignored", key);
+        return SRM_E_STATE;
+    }
+    srm_strmap_set(s->overlay, key, value);
+    srm_batch_set_cursor(&s->pending, key, value);
+    src_flush(s);
+    return 0;
+}
+
+void srm_source_set_committed_cursor(struct srm_instance *s, const char *key,
+                                     const char *value)
+{
+    srm_strmap_set(s->cursors, key, value);
+}
+
+/* ---- HTTP ---- */
+
+struct src_http_call {
+    struct srm_instance *s;
+    srm_http_done_fn done;
+    srm_http_data_fn on_data;
+    void *ud;
+    char *url;
+    bool conditional;
+};
+
+static const char *src_resp_header(const char *name, void *ud)
+{
+    return srm_http_header(ud, name);
+}
+
+static void src_http_done(const struct srm_http_resp *resp, void *arg)
+{
+    struct src_http_call *call = arg;
+    struct srm_instance *s = call->s;
+
+    (void)src_resp_header;
+    s->http_in_flight--;
+    if (resp->retry_after > 0) {
+        int64_t until = src_now() + resp->retry_after;
+        if (until > s->rate_limited_until)
+            s->rate_limited_until = until;
+    }
+    /* Remember validators with the records of this response: they become
+     * effective only when the pass's batch commits. */
+    if (call->conditional && resp->error == 0 && resp->status >= 200 &&
+        resp->status < 300 && !s->stopping) {
+        const char *etag = srm_http_header(resp, "ETag");
+        const char *lm = srm_http_header(resp, "Last-Modified");
+        if (etag != NULL || lm != NULL)
+            srm_batch_set_validator(&s->pending, call->url, etag, lm);
+    }
+    call->done(s, resp, call->ud);
+    free(call->url);
+    free(call);
+    srm_source_unref(s);
+}
+
+static bool src_http_chunk(const char *data, size_t len, void *arg)
+{
+    struct src_http_call *call = arg;
+    return call->on_data(call->s, data, len, call->ud);
+}
+
+int srm_source_http_submit(struct srm_instance *s,
+                           const struct srm_http_req *req,
+                           srm_http_done_fn done, void *ud)
+{
+    struct srm_http_extra extra = {0};
+    struct src_http_call *call;
+    const char *val = NULL;
+    char *etag = NULL, *lm = NULL;
+    int rc;
+
+    if (s->stopping || s->d->http == NULL)
+        return SRM_E_STATE;
+    if (req == NULL || done == NULL || req->url == NULL)
+        return -EINVAL;
+
+    call = srm_xcalloc(1, sizeof(*call));
+    call->s = s;
+    call->done = done;
+    call->ud = ud;
+    call->url = srm_xstrdup(req->url);
+    call->conditional = (req->flags & SRM_HTTP_CONDITIONAL) != 0;
+
+    extra.owner = s;
+    extra.insecure = s->cfg->insecure;
+    if (req->struct_size >= offsetof(struct srm_http_req, on_data) +
+                                sizeof(req->on_data) &&
+        req->on_data != NULL) {
+        call->on_data = req->on_data;
+        extra.on_chunk = src_http_chunk;
+    }
+    if (call->conditional)
+        val = srm_strmap_get(s->d->validators, req->url);
+    if (val != NULL) {
+        const char *nl = strchr(val, '\n');
+        if (nl != NULL) {
+            if (nl > val)
+                etag = srm_xstrndup(val, (size_t)(nl - val));
+            if (nl[1] != '\0')
+                lm = srm_xstrdup(nl + 1);
+        }
+    }
+    extra.if_none_match = etag;
+    extra.if_modified_since = lm;
+
+    rc = srm_http_submit(s->d->http, req, &extra, src_http_done, call);
+    free(etag);
+    free(lm);
+    if (rc < 0) {
+        free(call->url);
+        free(call);
+        return rc;
+    }
+    s->http_in_flight++;
+    srm_source_ref(s);
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+struct srm_instance *srm_source_create(struct srm_daemon *d,
+                                       struct srm_config_ref *cfg_ref,
+                                       const struct srm_source_cfg *cfg,
+                                       const struct srm_loaded_plugin *plugin,
+                                       int64_t source_id)
+{
+    struct srm_instance *s = srm_xcalloc(1, sizeof(*s));
+    int rc;
+
+    s->d = d;
+    s->refs = 1; /* the daemon's list; the handles' ref is added below */
+    s->name = srm_xstrdup(cfg->name);
+    s->cfg_ref = srm_config_ref_get(cfg_ref);
+    s->cfg = cfg;
+    s->plugin = plugin;
+    s->source_id = source_id;
+    s->cursors = srm_strmap_create();
+    s->overlay = srm_strmap_create();
+    s->jobq = srm_xcalloc(1, sizeof(struct src_jobq));
+    s->state = SRM_SRC_IDLE;
+    srm_batch_init(&s->pending, source_id, s->name, plugin->name);
+
+    uv_timer_init(d->loop, &s->timer);
+    uv_timer_init(d->loop, &s->pass_timer);
+    s->timer.data = s;
+    s->pass_timer.data = s;
+    s->handles_open = 2;
+    srm_source_ref(s); /* released when both handles are closed */
+
+    rc = plugin->desc.create(s, &s->ctx);
+    if (rc < 0) {
+        char *msg = srm_xasprintf("plugin could not start this source: %s",
+                                  srm_strerror(rc));
+        srm_source_log(s, SRM_LOG_ERROR, "%s", msg);
+        s->state = SRM_SRC_BAD_CONFIG;
+        src_set_error(s, msg);
+        free(msg);
+        s->ctx = NULL;
+        return s;
+    }
+    s->created = true;
+    return s;
+}
+
+/* Start the first pass soon, spread so that many sources do not start in
+ * the same tick. */
+void srm_source_start(struct srm_instance *s)
+{
+    int64_t ms;
+
+    if (!s->created)
+        return;
+    ms = srm_sched_first_delay_ms(s->cfg->every, src_jitter());
+    s->next_sync_at = src_now() + ms / 1000;
+    src_schedule(s, ms);
+}
+
+void srm_source_stop(struct srm_instance *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    uv_timer_stop(&s->timer);
+    uv_timer_stop(&s->pass_timer);
+    /* Every request completes (cancelled) before the plugin is destroyed,
+     * so no callback can reach a freed context. */
+    if (s->d->http != NULL)
+        srm_http_cancel_owner(s->d->http, s);
+    srm_source_ref(s);
+    src_drop_queued(s);
+    if (s->in_pass)
+        srm_source_pass_done(s, SRM_PASS_ERROR, 0, "source stopped");
+    src_discard_pending(s);
+    if (s->created && s->plugin->desc.destroy != NULL)
+        s->plugin->desc.destroy(s->ctx);
+    s->ctx = NULL;
+    s->created = false;
+    if (!s->pass_ending)
+        s->state = SRM_SRC_STOPPED;
+    uv_close((uv_handle_t *)&s->timer, src_handle_closed);
+    uv_close((uv_handle_t *)&s->pass_timer, src_handle_closed);
+    srm_source_unref(s); /* taken above */
+    srm_source_unref(s); /* the daemon's list reference */
+}
