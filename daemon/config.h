@@ -26,6 +26,12 @@ void srm_diag_fini(struct srm_diag *d);
 void srm_diag_add(struct srm_diag *d, const struct srm_cfg_node *node,
                   const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Add "file:line:col: path: message" at an explicit position; line 0
+ * leaves out ":line:col", an empty or NULL path leaves out "path: ". Used
+ * for positions that have no node (YAML syntax errors, unreadable files). */
+void srm_diag_add_at(struct srm_diag *d, const char *file, unsigned line,
+                     unsigned col, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Print every message to stderr, one per line. */
 void srm_diag_print(const struct srm_diag *d);
 
@@ -48,8 +54,13 @@ struct srm_source_cfg {
     bool insecure;        /* TLS verification off, warned each pass */
     const struct srm_cfg_node *node; /* the source's mapping */
     char *path;           /* "sources[2]" for error messages */
-    /* Canonical text of the source's keys and values: two configs whose
-     * source has the same fingerprint need no restart of that source. */
+    char *dir;            /* the config folder, for X_file paths */
+    /* Canonical text of the source's keys and values (map keys sorted,
+     * scalars quoted, after ${VAR} expansion): two configs whose source has
+     * the same fingerprint need no restart of that source.
+     * srm_config_bind_source() appends a hash of each X_file secret's
+     * content, so a rotated token file counts as a change: compare the
+     * fingerprints of sources that were both bound, or both not. */
     char *fingerprint;
     /* Filled by srm_config_bind_source(). */
     struct srm_cfg_value *values;
@@ -59,6 +70,16 @@ struct srm_source_cfg {
 struct srm_member_cfg {
     char *user;
     char *name;
+};
+
+/* team.routes: a mention matching every key set here goes to member. */
+struct srm_route_cfg {
+    char *network;       /* or NULL */
+    char *source;        /* a configured source name, or NULL */
+    char *keyword;       /* or NULL */
+    char *tag;           /* or NULL */
+    char *member;        /* a user in team.members or team.admins */
+    const struct srm_cfg_node *node; /* the route's mapping */
 };
 
 struct srm_config {
@@ -76,6 +97,8 @@ struct srm_config {
     size_t n_admins;
     struct srm_member_cfg *members;
     size_t n_members;
+    struct srm_route_cfg *routes; /* in file order */
+    size_t n_routes;
     /* listen */
     char **keywords;     /* NULL-terminated */
     size_t n_keywords;
@@ -88,7 +111,9 @@ struct srm_config {
 
 /* Parse and validate the core keys of the file at path. Returns 0 and the
  * config, or -EINVAL with every error in diag (or another negative errno
- * when the file cannot be read, also described in diag). */
+ * when the file cannot be read, also described in diag). Sources' plugin
+ * keys are left for srm_config_bind_source(). The caller owns *ret_config
+ * (srm_config_destroy). Blocks on file I/O: call at startup or reload. */
 int srm_config_load(const char *path, struct srm_config **ret_config,
                     struct srm_diag *diag);
 void srm_config_destroy(struct srm_config *c); /* accepts NULL */
@@ -96,18 +121,27 @@ void srm_config_destroy(struct srm_config *c); /* accepts NULL */
 /* Validate a source's plugin keys against a plugin schema and fill
  * src->values: unknown keys, wrong types, missing required keys, durations,
  * URLs, token_file. The daemon's own keys (name, plugin, every, insecure)
- * are skipped. Returns 0 or -EINVAL with errors in diag. */
+ * are skipped. Schema defaults fill absent keys. A SRM_CFG_SECRET key X may
+ * be written as X_file: PATH (relative to the config folder), read here:
+ * this blocks on file I/O. Calling it again rebinds (e.g. another schema).
+ * Returns 0 or -EINVAL with errors in diag. */
 int srm_config_bind_source(struct srm_source_cfg *src,
                            const struct srm_cfg_field *schema,
                            struct srm_diag *diag);
 
-/* The bound value of key, or NULL when the schema has no such key. */
+/* The bound value of key, or NULL when the schema has no such key. For an
+ * absent optional key without default, the value has str/list NULL, num 0,
+ * b false and node NULL. Borrowed from src. */
 const struct srm_cfg_value *
 srm_source_cfg_get(const struct srm_source_cfg *src, const char *key);
 
 /* "90s", "5m", "1h", "2d", "1h30m", plain seconds "300" -> seconds.
  * Returns 0 or -EINVAL. */
 int srm_duration_parse(const char *s, int64_t *ret_seconds);
+
+/* "512KiB", "16MiB", "1GiB" (also K, M, G, KB, MB, GB, all powers of
+ * 1024) -> KiB. Returns 0 or -EINVAL (no unit, fraction, overflow). */
+int srm_size_parse_kib(const char *s, int64_t *ret_kib);
 
 /* Find a source by name, or NULL. */
 const struct srm_source_cfg *srm_config_source(const struct srm_config *c,
