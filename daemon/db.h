@@ -13,19 +13,25 @@
 
 #include <sqlite3.h>
 
+#include "db_sql.h"
 #include "record.h"
 
 #define SRM_DB_SCHEMA_VERSION 1
 
 struct srm_db;
 
-/* Open the database file (creating it with mode 0600 and migrating it to
- * SRM_DB_SCHEMA_VERSION when read_only is false). WAL, synchronous=NORMAL,
+/* Open the database file (when read_only is false: creating a missing
+ * parent folder with mode 0700 and the file with mode 0600, and migrating
+ * it to SRM_DB_SCHEMA_VERSION). WAL, synchronous=NORMAL,
  * foreign_keys=ON, busy_timeout 5 s, cache_size from cache_kib (0 = default).
- * Errors are logged with the path and SQLite's message. */
+ * A read-only connection requires the file to exist at the current schema
+ * version. Errors are logged with the path and SQLite's message. Blocks on
+ * file I/O (and a migration); *ret_db is owned by the caller. */
 int srm_db_open(const char *path, bool read_only, int cache_kib,
                 struct srm_db **ret_db);
-void srm_db_close(struct srm_db *db); /* accepts NULL */
+/* Finalize every statement and close the connection. Accepts NULL. */
+void srm_db_close(struct srm_db *db);
+/* The raw connection, borrowed for db's lifetime. */
 sqlite3 *srm_db_handle(struct srm_db *db);
 
 /* Convert an SQLite result code to a negative errno (SQLITE_FULL -> -ENOSPC,
@@ -33,7 +39,8 @@ sqlite3 *srm_db_handle(struct srm_db *db);
  * NOTADB -> -EIO, SQLITE_NOMEM -> -ENOMEM, CANTOPEN -> -ENOENT/-EACCES...). */
 int srm_err_from_sqlite(int rc);
 
-/* Transactions on a write connection. */
+/* Transactions on a write connection. Rollback without an open
+ * transaction is a no-op; rollback_to also releases the savepoint. */
 int srm_db_begin(struct srm_db *db);    /* BEGIN IMMEDIATE */
 int srm_db_commit(struct srm_db *db);
 int srm_db_rollback(struct srm_db *db);
@@ -98,5 +105,28 @@ int srm_db_counts(struct srm_db *db, struct srm_db_counts *ret);
 
 /* PRAGMA quick_check on open: 0 when "ok". */
 int srm_db_check(struct srm_db *db);
+
+/* --- helpers for modules that run their own queries --- */
+
+/* The statement named id (db_sql.h), prepared on first use and kept for
+ * the connection's lifetime; NULL (logged) if it cannot be prepared. The
+ * caller binds by name, steps, then calls srm_db_stmt_done(). Owned by db. */
+sqlite3_stmt *srm_db_stmt(struct srm_db *db, enum srm_sql_id id);
+/* Reset a statement and clear its bindings, so it holds no read snapshot
+ * and no borrowed string. */
+void srm_db_stmt_done(sqlite3_stmt *st);
+/* Bind by parameter name (":network"); the name must exist in the
+ * statement. Text is copied by SQLite; NULL binds NULL. */
+void srm_db_bind_text(sqlite3_stmt *st, const char *name, const char *s);
+void srm_db_bind_int64(sqlite3_stmt *st, const char *name, int64_t v);
+/* Binds NULL when v equals null_value (0 for "unset" times, -1 for
+ * "unknown" counts). */
+void srm_db_bind_int64_or_null(sqlite3_stmt *st, const char *name, int64_t v,
+                               int64_t null_value);
+/* Log "db: <path>: <what>: <sqlite message>" (without "<what>: " when what
+ * is NULL) and return srm_err_from_sqlite(rc). */
+int srm_db_fail(struct srm_db *db, int rc, const char *what);
+/* The path the connection was opened with. Borrowed for db's lifetime. */
+const char *srm_db_path(struct srm_db *db);
 
 #endif

@@ -17,8 +17,13 @@ typedef int (*srm_read_fn)(struct srm_db *db, void *job);
 /* Runs on the loop thread. */
 typedef void (*srm_read_done_fn)(void *job, int status);
 
+/* A pool for the database at path (copied). Opens nothing yet: connections
+ * (SQLITE_OPEN_READONLY) are opened when a job first needs one, and a
+ * failed open becomes that job's status (-ENOENT for a missing file). */
 int srm_reader_create(uv_loop_t *loop, const char *path, int cache_kib,
                       struct srm_reader **ret_reader);
+/* Queue fn on libuv's thread pool; done then runs on the loop thread with
+ * fn's result. job is borrowed until done runs. Never blocks. */
 void srm_reader_submit(struct srm_reader *r, srm_read_fn fn,
                        srm_read_done_fn done, void *job);
 /* Run fn now on the calling thread (start-up only, before the loop runs). */

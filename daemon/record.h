@@ -112,7 +112,8 @@ int srm_batch_add_contact(struct srm_batch *b, const struct srm_contact *r,
 int srm_batch_add_interaction(struct srm_batch *b,
                               const struct srm_interaction *r,
                               const char **ret_reason);
-/* Set (or replace, keeping one entry per key) a cursor. */
+/* Set (or replace, keeping one entry per key) a cursor; value NULL deletes
+ * the stored cursor when the batch commits. */
 void srm_batch_set_cursor(struct srm_batch *b, const char *key,
                           const char *value);
 void srm_batch_set_validator(struct srm_batch *b, const char *url,

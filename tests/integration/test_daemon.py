@@ -1,0 +1,284 @@
+"""The daemon's life cycle and its control socket, end to end: start-up,
+status, graceful stop, config errors, reload, roles, abuse of the socket."""
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import srmtest
+from srmtest import Client, Srmd, run, wait_for
+
+import testnet_fixture
+from fixture import FixtureServer
+
+TESTNET_DIR = os.path.join(srmtest.BUILD, "tests", "testnet")
+
+
+def fixture_server():
+    testnet_fixture.reset()
+    srv = FixtureServer(testnet_fixture.Handler)
+    srv.start()
+    return srv
+
+
+def testnet_source(name, port, every="1h", extra=""):
+    return ("  - name: %s\n    plugin: testnet\n    every: %s\n"
+            "    url: http://127.0.0.1:%d/feed/%s\n%s" % (
+                name, every, port, name, extra))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+def test_start_status_stop():
+    t0 = time.monotonic()
+    d = Srmd(start=False)
+    d.start(wait=False)
+    st = d.wait_ready()
+    ready_ms = (time.monotonic() - t0) * 1000
+    assert st["version"] and st["protocol"] == 1
+    assert st["caller"]["admin"] is True
+    out = d.ctl("status", check=True)
+    assert "srmd" in out.stdout or "version" in out.stdout
+    js = json.loads(d.ctl("--json", "status", check=True).stdout)
+    assert js["pid"] == d.proc.pid
+    idle_rss = rss_kib(d.proc.pid)
+    print("figure: start-up to served status %.1f ms, idle RSS %d KiB" % (
+        ready_ms, idle_rss))
+    t1 = time.monotonic()
+    assert d.stop() == 0
+    stop_ms = (time.monotonic() - t1) * 1000
+    print("figure: SIGTERM to exit %.1f ms" % stop_ms)
+    assert stop_ms < 1000, "an idle srmd must exit within a second"
+    assert not os.path.exists(d.sock), "the socket is removed on exit"
+    rows = d.query("PRAGMA integrity_check")
+    assert rows[0][0] == "ok"
+    assert d.query("PRAGMA user_version")[0][0] >= 1
+
+
+def test_check_config():
+    d = Srmd(start=False)
+    out = subprocess.run([srmtest.SRMD, "-c", d.config, "--check-config"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    d.write_config(text=(
+        "daemon:\n  socket: s\n  log_level: loud\n"
+        "sources:\n  - name: a\n    plugin: nope\n    every: soon\n"
+        "bogus: 1\n"))
+    out = subprocess.run([srmtest.SRMD, "-c", d.config, "-t"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2, out
+    err = out.stderr
+    name = d.config
+    assert "%s:3:14: daemon.log_level:" % name in err, err
+    assert "%s:7:12: sources[0].every: expected a duration like 5m" % name \
+        in err, err
+    assert "%s:8:1: bogus:" % name in err, err
+    # srmd itself refuses to start on the same file, with status 2.
+    out = subprocess.run([srmtest.SRMD, "-c", d.config], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 2
+
+
+def test_unknown_plugin_is_a_config_error():
+    d = Srmd(start=False, sources="  - name: x\n    plugin: nosuch\n")
+    out = subprocess.run([srmtest.SRMD, "-c", d.config, "-t"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "sources[0].plugin: no plugin named nosuch" in out.stderr, \
+        out.stderr
+
+
+def test_reload_applies_and_refuses():
+    srv = fixture_server()
+    try:
+        d = Srmd(sources=testnet_source("a", srv.port),
+                 plugin_dir=TESTNET_DIR)
+        with d:
+            d.wait_passes("a", 1)
+            assert d.source("a")["state"] == "idle"
+            # SIGHUP: add b, change a's URL.
+            d.write_config(sources=testnet_source("a", srv.port, every="2h")
+                           + testnet_source("b", srv.port),
+                           )
+            d.reload_signal()
+            d.wait_source("b", lambda s: s["passes"] >= 1)
+            assert d.source("a")["every_s"] == 7200
+            # srmctl reload: remove b.
+            d.write_config(sources=testnet_source("a", srv.port, every="2h"))
+            out = d.ctl("--json", "reload", check=True)
+            res = json.loads(out.stdout)
+            assert res["removed"] == ["b"] and res["unchanged"] == 1, res
+            names = [s["name"] for s in d.call("sources.list")["sources"]]
+            assert names == ["a"]
+            # A bad file is refused with its position; nothing changes.
+            d.write_config(text=open(d.config).read() + "oops: [\n")
+            out = d.ctl("reload")
+            assert out.returncode == 1, out
+            assert "srmd.yaml:" in out.stderr, out.stderr
+            d.reload_signal()
+            d.wait_log("reload refused")
+            assert [s["name"] for s in
+                    d.call("sources.list")["sources"]] == ["a"]
+            assert d.call("status")["sources"]["total"] == 1
+    finally:
+        srv.stop()
+
+
+def test_malformed_requests_keep_the_connection():
+    with Srmd() as d:
+        c = d.client()
+        c.send_raw(b"{not json\n")
+        r = c.read_line()
+        assert r["error"]["code"] == -32700 and r["id"] is None
+        c.send_raw(b'{"jsonrpc":"2.0","id":7}\n')
+        r = c.read_line()
+        assert r["error"]["code"] == -32600 and r["id"] == 7
+        c.send_raw(b'{"jsonrpc":"2.0","id":8,"method":"no.such"}\n')
+        r = c.read_line()
+        assert r["error"]["code"] == -32601
+        big = b'{"jsonrpc":"2.0","id":9,"method":"status","params":{"x":"' + \
+            b"a" * (2 << 20) + b'"}}\n'
+        c.send_raw(big)
+        r = c.read_line()
+        assert r["error"]["code"] == -32600, r
+        assert "too large" in r["error"]["message"]
+        assert c.call("status")["version"]
+        c.send_raw(b'{"jsonrpc":"2.0","id":10,"method":"sources.show",'
+                   b'"params":{"name":5}}\n')
+        r = c.read_line()
+        assert r["error"]["code"] == -32602, r
+        c.close()
+        # A client that disconnects mid-request leaves the daemon serving.
+        half = socket.socket(socket.AF_UNIX)
+        half.connect(d.sock)
+        half.sendall(b'{"jsonrpc":"2.0","id":1,"meth')
+        half.close()
+        assert d.call("status")["version"]
+
+
+def test_200_concurrent_clients():
+    with Srmd() as d:
+        results = []
+        errors = []
+        barrier = threading.Barrier(200)
+
+        def one():
+            try:
+                c = Client(d.sock)
+                barrier.wait(10)
+                t = time.monotonic()
+                st = c.call("status")
+                results.append((st["pid"], time.monotonic() - t))
+                c.close()
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=one) for _ in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors[:3]
+        assert len(results) == 200
+        assert all(pid == d.proc.pid for pid, _ in results)
+        lat = sorted(x for _, x in results)
+        print("figure: 200 concurrent status: p50 %.1f ms, max %.1f ms" % (
+            lat[100] * 1000, lat[-1] * 1000))
+
+
+def _call_as(uid, sock, method):
+    """Connect as another Unix user (forked child) and return the answer."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.setgid(65534)
+            os.setuid(uid)
+            c = Client(sock)
+            resp = c.request(method)
+            os.write(w, json.dumps(resp).encode())
+        except Exception as e:
+            os.write(w, json.dumps({"exception": repr(e)}).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def test_roles_from_peer_credentials():
+    if os.getuid() != 0:
+        print("skipped: needs root to act as other users")
+        return
+    nobody = 65534
+    with Srmd(extra="team:\n  members:\n    - user: nobody\n"
+                    "      name: Nobody\n") as d:
+        os.chmod(d.sock, 0o666)  # let the test's other users reach it
+        os.chmod(d.dir, 0o755)
+        r = _call_as(nobody, d.sock, "status")
+        assert r.get("result", {}).get("caller", {}).get("member") is True, r
+        assert r["result"]["caller"]["admin"] is False
+        r = _call_as(nobody, d.sock, "shutdown")
+        assert r["error"]["code"] == -32001, r
+        assert "admin" in r["error"]["message"]
+        r = _call_as(54321, d.sock, "status")
+        assert r["error"]["code"] == -32001, r
+        assert "not a member" in r["error"]["message"], r
+        assert d.call("status")["version"]
+
+
+def test_stale_socket_and_second_instance():
+    d = Srmd()
+    d.start()
+    second = subprocess.run([srmtest.SRMD, "-c", d.config],
+                            capture_output=True, text=True, timeout=15)
+    assert second.returncode != 0
+    assert "already serving" in second.stderr, second.stderr
+    assert d.call("status")["pid"] == d.proc.pid
+    d.kill9()
+    assert os.path.exists(d.sock), "kill -9 leaves the socket file behind"
+    d.start()  # replaces the stale socket
+    assert d.call("status")["pid"] == d.proc.pid
+    assert d.stop() == 0
+
+
+def test_srmctl_exit_codes():
+    with Srmd() as d:
+        assert d.ctl("sources").returncode == 0
+        out = d.ctl("source", "nope")
+        assert out.returncode == 1 and "no source named nope" in out.stderr
+        assert d.ctl("no-such-command").returncode == 2
+        out = d.ctl("status", env={"SRM_SOCKET": d.sock + ".missing"})
+        assert out.returncode == 3, out
+        assert "cannot reach srmd" in out.stderr
+        out = d.ctl("--json", "call", "sources.list", check=True)
+        assert json.loads(out.stdout) == {"sources": []}
+
+
+def test_shutdown_rpc():
+    d = Srmd().start()
+    out = d.ctl("shutdown", check=True)
+    assert d.proc.wait(10) == 0
+    assert "stopped" in d.log()
+
+
+if __name__ == "__main__":
+    run(globals())
