@@ -917,7 +917,10 @@ static int db_mention_apply(struct srm_db *db, struct srm_batch *b,
     int r = 0, rc;
 
     if (m->author_id != NULL) {
-        r = db_identity_resolve(db, b, m->network, m->author_id,
+        r = db_identity_resolve(db, b,
+                                m->author_network ? m->author_network
+                                                  : m->network,
+                                m->author_id,
                                 &identity_id, &person_id);
         if (r < 0)
             return r;

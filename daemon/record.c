@@ -157,6 +157,7 @@ static void rec_mention_fini(struct srm_rec_mention *r)
     free(r->network);
     free(r->remote_id);
     free(r->author_id);
+    free(r->author_network);
     free(r->text);
     free(r->url);
     free(r->reply_to);
@@ -361,6 +362,8 @@ int srm_batch_add_mention(struct srm_batch *b, const struct srm_mention *r,
                             "remote_id too long")) ||
         (why = rec_check_id(in.author_id, false, NULL,
                             "author_id too long")) ||
+        (why = rec_check_id(in.author_network, false, NULL,
+                            "author_network too long")) ||
         (why = rec_check_id(in.reply_to, false, NULL, "reply_to too long"))) {
         *ret_reason = why;
         return SRM_E_BADREC;
@@ -385,6 +388,7 @@ int srm_batch_add_mention(struct srm_batch *b, const struct srm_mention *r,
     o->context_url = rec_copy(in.context_url, SRM_REC_MAX_SHORT);
     o->reply_ref = rec_copy(in.reply_ref, SRM_REC_MAX_SHORT);
     o->flags = in.flags;
+    o->author_network = rec_copy(in.author_network, SRM_REC_MAX_ID);
     return 0;
 }
 

@@ -38,6 +38,7 @@ struct srm_rec_mention {
     char *reply_to, *matched, *lang, *visibility;
     char *context_title, *context_url, *reply_ref;
     uint32_t flags;
+    char *author_network; /* NULL: the mention's network */
 };
 
 struct srm_rec_contact {

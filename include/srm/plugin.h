@@ -242,6 +242,9 @@ struct srm_mention {
     const char *context_url;
     const char *reply_ref;     /* opaque data reply() needs later */
     uint32_t flags;            /* enum srm_mention_flags */
+    /* Network of the author's identity when it differs from the mention's
+     * (an RSS entry's author is a "web" identity); NULL = the same. */
+    const char *author_network;
 };
 #define SRM_MENTION_INIT {.struct_size = sizeof(struct srm_mention)}
 
