@@ -43,6 +43,6 @@ int64_t srm_sched_delay(enum srm_pass_status status, int64_t every,
 
 int64_t srm_sched_first_delay_ms(int64_t every, double jitter01)
 {
-    int64_t window = every < 5 ? every * 1000 : 5000;
+    int64_t window = every < 1 ? every * 1000 : 1000;
     return (int64_t)((double)window * jitter01);
 }

@@ -26,8 +26,9 @@ int64_t srm_sched_delay(enum srm_pass_status status, int64_t every,
                         int64_t failures, int64_t retry_after,
                         double jitter01);
 
-/* Delay before the first pass after start-up: spread in [0, min(every, 5s))
- * so that thousands of sources do not all start in the same tick. */
+/* Delay before the first pass after start-up: spread over [0, 1 s) so that
+ * thousands of sources do not all start in the same tick, while a single
+ * source still starts at once. */
 int64_t srm_sched_first_delay_ms(int64_t every, double jitter01);
 
 #endif
