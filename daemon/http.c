@@ -996,7 +996,8 @@ static void hr_set_result(struct srm_http_request *r, CURLcode rc)
         SRM_DEBUG("http: %s answered %ld (%" PRIu64 " bytes)", r->host->key,
                   status, r->received);
     } else {
-        SRM_INFO("http: %s", r->resp.error_msg);
+        /* The plugin reports it with its source's name; only trace here. */
+        SRM_DEBUG("http: %s", r->resp.error_msg);
     }
 }
 

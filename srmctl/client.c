@@ -80,7 +80,9 @@ static int cl_read_line(struct srmctl_client *c, json_t **ret)
     size_t scanned = 0;
 
     for (;;) {
-        char *nl = memchr(c->buf + scanned, '\n', c->len - scanned);
+        /* memchr on a NULL buffer is undefined even with length 0. */
+        char *nl = c->buf ? memchr(c->buf + scanned, '\n', c->len - scanned)
+                          : NULL;
 
         if (nl) {
             size_t n = (size_t)(nl - c->buf);
