@@ -33,8 +33,8 @@ import tempfile
 import time
 import traceback
 
-BUILD = os.environ.get("SRM_BUILD_DIR") or os.path.join(
-    os.path.dirname(__file__), "..", "..", "build")
+BUILD = os.path.abspath(os.environ.get("SRM_BUILD_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build"))
 SOURCE = os.environ.get("SRM_SOURCE_DIR") or os.path.join(
     os.path.dirname(__file__), "..", "..")
 SRMD = os.path.join(BUILD, "bin", "srmd")
