@@ -28,6 +28,8 @@ static const char *const db_sql[SRM_STMT_COUNT_] = {
 /* Version N is db_migrations[N - 1]; append, never edit. */
 static const char *const db_migrations[] = {
     SRM_SQL_MIGRATION_1,
+    SRM_SQL_MIGRATION_2, /* db_sql_people.h */
+    SRM_SQL_MIGRATION_3, /* db_sql_inbox.h */
 };
 _Static_assert(SRM_ARRAY_LEN(db_migrations) == SRM_DB_SCHEMA_VERSION,
                "one migration per schema version");

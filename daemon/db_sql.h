@@ -9,6 +9,9 @@
 #ifndef SRM_DAEMON_DB_SQL_H
 #define SRM_DAEMON_DB_SQL_H
 
+#include "db_sql_inbox.h"
+#include "db_sql_people.h"
+
 /* ---------------------------------------------------------------------
  * Migrations. Version N is SRM_SQL_MIGRATIONS[N - 1].
  */
@@ -381,7 +384,7 @@
     " :direction, :at, :summary, :source_id)"
 
 /* Every prepared statement: X(NAME) names SRM_SQL_NAME and SRM_STMT_NAME. */
-#define SRM_SQL_STATEMENTS(X)                                                 \
+#define SRM_SQL_CORE_STATEMENTS(X)                                            \
     X(USER_VERSION) X(QUICK_CHECK) X(BEGIN) X(COMMIT) X(ROLLBACK)             \
     X(SAVEPOINT) X(RELEASE) X(ROLLBACK_TO)                                    \
     X(SOURCE_ENSURE) X(SOURCE_SET_STATE) X(SOURCE_RETIRE)                     \
@@ -397,6 +400,12 @@
     X(MENTIONS_MAX_ID) X(MENTION_FIND) X(MENTION_INSERT) X(MENTION_UPDATE)    \
     X(MENTION_MARK_DELETED) X(FTS_DELETE) X(FTS_INSERT_ONE) X(FTS_INDEX_NEW)  \
     X(CONTACT_INSERT) X(CONTACT_SEEN) X(INTERACTION_INSERT)
+
+/* Every statement: the core's and each area's (their own headers). */
+#define SRM_SQL_STATEMENTS(X)                                                 \
+    SRM_SQL_CORE_STATEMENTS(X)                                                \
+    SRM_SQL_PEOPLE_STATEMENTS(X)                                              \
+    SRM_SQL_INBOX_STATEMENTS(X)
 
 enum srm_sql_id {
 #define SRM_SQL_ENUM_(name) SRM_STMT_##name,

@@ -736,3 +736,64 @@ void srm_source_stop(struct srm_instance *s)
     srm_source_unref(s); /* taken above */
     srm_source_unref(s); /* the daemon's list reference */
 }
+
+/* ---- replies ---- */
+
+struct src_reply {
+    struct srm_instance *s;
+    srm_source_reply_cb cb;
+    void *ud;
+    bool answered;
+    bool returned; /* reply() has returned: done may free */
+};
+
+static void src_reply_done(struct srm_instance *inst, int error,
+                           const char *msg, const char *posted_id,
+                           const char *posted_url, void *arg)
+{
+    struct src_reply *r = arg;
+
+    (void)inst;
+    if (r->answered) {
+        srm_source_log(r->s, SRM_LOG_WARNING,
+                       "plugin answered a reply twice; ignored");
+        return;
+    }
+    r->answered = true;
+    r->cb(r->ud, error, msg, posted_id, posted_url);
+    srm_source_unref(r->s);
+    if (r->returned)
+        free(r);
+}
+
+int srm_source_reply(struct srm_instance *s, const struct srm_reply_req *req,
+                     srm_source_reply_cb cb, void *ud)
+{
+    struct src_reply *r;
+    int rc;
+
+    if (!(s->plugin->desc.capabilities & SRM_CAP_REPLY) ||
+        s->plugin->desc.reply == NULL)
+        return SRM_E_NOTSUP;
+    if (s->stopping || !s->created)
+        return SRM_E_STATE;
+    r = srm_xcalloc(1, sizeof(*r));
+    r->s = s;
+    r->cb = cb;
+    r->ud = ud;
+    srm_source_ref(s);
+    rc = s->plugin->desc.reply(s->ctx, req, src_reply_done, r);
+    if (r->answered) {
+        /* Answered from inside reply(): cb has run, so report success to
+         * keep "cb runs exactly once when 0 is returned". */
+        free(r);
+        return 0;
+    }
+    if (rc < 0) {
+        srm_source_unref(s);
+        free(r);
+        return rc;
+    }
+    r->returned = true;
+    return 0;
+}

@@ -132,4 +132,16 @@ int srm_source_http_submit(struct srm_instance *s,
                            const struct srm_http_req *req,
                            srm_http_done_fn done, void *ud);
 
+
+/* Post a reply through the source's plugin (SRM_CAP_REPLY). cb runs
+ * exactly once on the loop thread when 0 is returned; otherwise it is not
+ * called and the error says why: SRM_E_NOTSUP (no reply capability),
+ * SRM_E_STATE (source stopping or not started), or the plugin's own error.
+ * Arguments of cb are borrowed for the call. */
+typedef void (*srm_source_reply_cb)(void *ud, int error, const char *msg,
+                                    const char *posted_id,
+                                    const char *posted_url);
+int srm_source_reply(struct srm_instance *s, const struct srm_reply_req *req,
+                     srm_source_reply_cb cb, void *ud);
+
 #endif
