@@ -19,6 +19,9 @@ const struct srm_rpc_method *const srm_rpc_tables[] = {
     srm_rpc_daemon_methods,
     srm_rpc_plugins_methods,
     srm_rpc_sources_methods,
+    srm_rpc_mentions_methods,
+    srm_rpc_team_methods,
+    srm_rpc_people_methods,
     NULL,
 };
 

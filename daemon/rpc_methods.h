@@ -12,6 +12,13 @@ extern const struct srm_rpc_method srm_rpc_plugins_methods[];
 /* sources.list, sources.show, sources.sync */
 extern const struct srm_rpc_method srm_rpc_sources_methods[];
 
+/* mentions.list|search|show|assign|claim|set_status|reply */
+extern const struct srm_rpc_method srm_rpc_mentions_methods[];
+/* watch, outcomes.add, report, history */
+extern const struct srm_rpc_method srm_rpc_team_methods[];
+/* people.*, interactions.log */
+extern const struct srm_rpc_method srm_rpc_people_methods[];
+
 /* NULL-terminated. */
 extern const struct srm_rpc_method *const srm_rpc_tables[];
 
