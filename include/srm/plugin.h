@@ -379,7 +379,10 @@ struct srm_host_api {
 
     /* End the pass started by sync(). On anything but SRM_PASS_OK, records
      * emitted since the last cursor_set are discarded, so nothing partial is
-     * committed. retry_after is in seconds (SRM_PASS_RETRY; 0 lets srmd
+     * committed. (A pass that emits more than 5,000 records without a
+     * cursor_set has them committed in chunks as it goes, to bound memory;
+     * no cursor moves with them, so a failed pass fetches them again and the
+     * upserts make that harmless.) retry_after is in seconds (SRM_PASS_RETRY; 0 lets srmd
      * choose). fmt gives the readable reason shown in `srmctl sources`. */
     void (*pass_done)(struct srm_instance *inst, enum srm_pass_status status,
                       uint32_t retry_after, const char *fmt, ...)
