@@ -41,6 +41,7 @@ struct srm_ctl_client {
     bool dispatching; /* inside cs_pump: answers must not re-enter it */
     bool shutting;
     bool closing;
+    bool more;        /* requests left over after its turn; see cs_pump */
 };
 
 struct srm_ctl_server {
@@ -55,6 +56,8 @@ struct srm_ctl_server {
     void *ud;
     struct srm_ctl_client *clients;
     size_t nclients;
+    uv_idle_t resume;  /* gives clients with leftover requests a turn */
+    size_t waiting;    /* clients with more set */
     size_t handles; /* open uv handles: listener, clients, rejects */
     bool stopping;
     /* One read buffer for all clients: libuv calls alloc and read back to
@@ -74,6 +77,8 @@ static void cs_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void cs_on_read(uv_stream_t *stream, ssize_t nread,
                        const uv_buf_t *buf);
 static void cs_pump(struct srm_ctl_client *c);
+static void cs_resume(uv_idle_t *idle);
+static void cs_set_more(struct srm_ctl_client *c, bool more);
 static void cs_handle_line(struct srm_ctl_client *c, const char *line,
                            size_t len);
 static const struct srm_rpc_method *cs_lookup(struct srm_ctl_server *s,
@@ -226,7 +231,9 @@ int srm_ctl_server_start(uv_loop_t *loop, const struct srm_ctl_opts *opts,
     s->ud = opts->ud;
     uv_pipe_init(loop, &s->listener, 0);
     s->listener.data = s;
-    s->handles = 1;
+    uv_idle_init(loop, &s->resume);
+    s->resume.data = s;
+    s->handles = 2;
 
     /* Bind owner-only, then widen to mode once the group is right, so the
      * socket is never reachable by more users than mode allows. umask is
@@ -270,6 +277,7 @@ fail:
     /* The handle memory may only go in its close callback. */
     s->stopping = true;
     uv_close((uv_handle_t *)&s->listener, cs_listener_closed);
+    uv_close((uv_handle_t *)&s->resume, cs_listener_closed);
     return r;
 }
 
@@ -286,6 +294,7 @@ void srm_ctl_server_stop(struct srm_ctl_server *s)
         st.st_ino == s->ino)
         unlink(s->path);
     uv_close((uv_handle_t *)&s->listener, cs_listener_closed);
+    uv_close((uv_handle_t *)&s->resume, cs_listener_closed);
 }
 
 size_t srm_ctl_server_clients(const struct srm_ctl_server *s)
@@ -412,6 +421,38 @@ static void cs_on_read(uv_stream_t *stream, ssize_t nread,
     cs_pump(c);
 }
 
+/* Requests one client may have handled in a row before the others get a
+ * turn: a client pipelining thousands of requests must not hold the loop. */
+#define CS_TURN 32
+
+static void cs_set_more(struct srm_ctl_client *c, bool more)
+{
+    struct srm_ctl_server *s = c->server;
+
+    if (c->more == more)
+        return;
+    c->more = more;
+    if (more && s->waiting++ == 0)
+        uv_idle_start(&s->resume, cs_resume);
+    else if (!more && --s->waiting == 0)
+        uv_idle_stop(&s->resume);
+}
+
+/* Next loop iteration: give each client with leftover requests a turn. */
+static void cs_resume(uv_idle_t *idle)
+{
+    struct srm_ctl_server *s = idle->data;
+    struct srm_ctl_client *c, *next;
+
+    for (c = s->clients; c != NULL && s->waiting > 0; c = next) {
+        next = c->next;
+        if (c->more) {
+            cs_set_more(c, false);
+            cs_pump(c);
+        }
+    }
+}
+
 /* Handle buffered requests one at a time, in order: the next line is
  * parsed only once the previous call has been answered. */
 static void cs_pump(struct srm_ctl_client *c)
@@ -420,11 +461,17 @@ static void cs_pump(struct srm_ctl_client *c)
     enum srm_ctl_frame ev;
     const char *line;
     size_t len;
+    int turn = 0;
 
     if (c->dispatching || c->closing)
         return;
     c->dispatching = true;
     while (!c->closing && c->current == NULL) {
+        if (++turn > CS_TURN) {
+            if (srm_ctl_framer_pending(&c->framer) > 0)
+                cs_set_more(c, true);
+            break;
+        }
         ev = srm_ctl_framer_next(&c->framer, &line, &len);
         if (ev == SRM_CTL_FRAME_NONE)
             break;
@@ -607,6 +654,7 @@ static void cs_client_close(struct srm_ctl_client *c)
 
     if (c->closing)
         return;
+    cs_set_more(c, false);
     c->closing = true;
     /* Unsubscribe first, so nothing is pushed to a closing client. */
     while (c->hooks) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,6 +25,21 @@
 
 /* Exit statuses. */
 enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_BAD_CONFIG = 2 };
+
+/* Each control client and each HTTP connection takes a descriptor; the
+ * usual soft limit of 1024 is far below what hundreds of clients plus
+ * thousands of sources need, so take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            SRM_WARNING("daemon: cannot raise the open-file limit: %s",
+                        strerror(errno));
+    }
+}
 
 static void usage(FILE *out)
 {
@@ -122,6 +138,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    raise_fd_limit();
     uv_loop_init(&loop);
     rc = srm_daemon_start(&d, &loop, config_path, plugins, config);
     config = NULL; /* owned by the daemon now */
