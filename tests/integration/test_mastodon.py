@@ -130,6 +130,28 @@ def test_wrong_token_is_auth_failed():
         fx.stop()
 
 
+def test_secrets_never_leak():
+    """The token is in no log line (at debug level), not in sources.show,
+    not in an error, and not in the database file."""
+    fx = Fixture(mentions=2, tagged=2)
+    try:
+        with Srmd(sources=source(fx), log_level="debug") as d:
+            d.wait_passes("masto", 1)
+            shown = d.call("sources.show", {"name": "masto"})["source"]
+            assert shown["config"]["token"] == "***", shown["config"]
+            assert TOKEN not in json.dumps(shown)
+            out = d.ctl("--json", "source", "masto", check=True).stdout
+            assert TOKEN not in out
+        assert TOKEN not in d.log()
+        for name in os.listdir(d.dir):
+            if name.startswith("srmd.db"):
+                with open(os.path.join(d.dir, name), "rb") as f:
+                    assert TOKEN.encode() not in f.read(), name
+        assert os.stat(d.db_path).st_mode & 0o777 == 0o600
+    finally:
+        fx.stop()
+
+
 def test_stream_delivers_between_passes():
     fx = Fixture(mentions=1)
     try:
