@@ -92,6 +92,7 @@ struct srm_config {
     int log_level;       /* enum srm_log_level; default SRM_LOG_INFO */
     char *socket_group;  /* or NULL */
     int64_t cache_kib;   /* daemon.cache_size (e.g. 16MiB... in KiB); 0 default */
+    int64_t pass_timeout; /* daemon.pass_timeout in seconds; default 600 */
     /* team */
     char **admins;       /* Unix user names */
     size_t n_admins;

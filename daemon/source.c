@@ -451,8 +451,9 @@ static void src_pass_timeout(uv_timer_t *t)
 
     if (!s->in_pass)
         return;
-    snprintf(msg, sizeof(msg), "pass did not finish within %d s; reclaimed",
-             SRM_PASS_TIMEOUT_S);
+    snprintf(msg, sizeof(msg),
+             "pass did not finish within %lld s; reclaimed",
+             (long long)s->cfg_ref->config->pass_timeout);
     srm_source_log(s, SRM_LOG_ERROR, "%s", msg);
     /* Cancelled requests call back into the plugin, which may end its pass
      * itself; if it does not, end it here. */
@@ -470,7 +471,7 @@ static void src_timer_fired(uv_timer_t *t)
     src_start_pass(s);
     if (s->in_pass)
         uv_timer_start(&s->pass_timer, src_pass_timeout,
-                       (uint64_t)SRM_PASS_TIMEOUT_S * 1000, 0);
+                       (uint64_t)s->cfg_ref->config->pass_timeout * 1000, 0);
 }
 
 static void src_schedule(struct srm_instance *s, int64_t delay_ms)

@@ -39,8 +39,6 @@ enum srm_src_state {
 };
 const char *srm_source_state_name(enum srm_src_state s);
 
-/* Longest a pass may run before it is reclaimed. */
-#define SRM_PASS_TIMEOUT_S 600
 /* Records that force a flush of a pass's batch even without a cursor_set,
  * so a huge pass never holds unbounded memory. */
 #define SRM_BATCH_MAX_RECORDS 5000

@@ -125,7 +125,8 @@ class Srmd:
     extra: YAML text appended at top level (team:, listen:, ...)."""
 
     def __init__(self, sources=None, extra="", plugin_dir=PLUGIN_DIR,
-                 env=None, start=True, log_level="debug", folder=None):
+                 env=None, start=True, log_level="debug", folder=None,
+                 daemon_extra=""):
         self.dir = folder or tempfile.mkdtemp(prefix="srmd-test-")
         self.sock = os.path.join(self.dir, "srmd.sock")
         self.db_path = os.path.join(self.dir, "srmd.db")
@@ -133,6 +134,7 @@ class Srmd:
         self.log_path = os.path.join(self.dir, "srmd.log")
         self.plugin_dir = plugin_dir
         self.log_level = log_level
+        self.daemon_extra = daemon_extra  # more "  key: value" lines
         self.env = dict(os.environ)
         if env:
             self.env.update(env)
@@ -154,9 +156,10 @@ class Srmd:
                 "  socket: %s\n"
                 "  database: %s\n"
                 "  plugin_dir: %s\n"
-                "  log_level: %s\n%s%s" % (
+                "  log_level: %s\n%s%s%s" % (
                     self.sock, self.db_path, self.plugin_dir, self.log_level,
-                    extra.rstrip("\n") + "\n" if extra else "", src))
+                    self.daemon_extra, extra.rstrip("\n") + "\n" if extra
+                    else "", src))
 
     def write_config(self, sources=None, extra="", text=None):
         with open(self.config, "w") as f:

@@ -119,6 +119,21 @@ def test_misbehaving_plugins_are_named_and_contained():
         fx.stop()
 
 
+def test_pass_that_never_finishes_is_reclaimed():
+    d = Srmd(start=False, plugin_dir=FAULTY_DIR,
+             daemon_extra="  pass_timeout: 2s\n")
+    d.write_config(sources=faulty_source("stuck", "never_finish") +
+                   faulty_source("fine", "ok"))
+    with d.start():
+        s = d.wait_source("stuck", lambda s: s["state"] == "failing",
+                          timeout=20, what="the stuck pass to be reclaimed")
+        assert "did not finish within 2 s" in s["last_error"], s
+        assert d.source("fine")["state"] == "idle"
+        # It is scheduled again, and a new pass can start.
+        assert d.call("sources.sync", {"name": "stuck"})["started"]
+        assert "[faulty/stuck] pass did not finish" in d.log()
+
+
 def closed_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -104,7 +104,7 @@ static void test_unknown_nested_key(void **state)
                "  sockets: x\n",
                "srmd.yaml:2:3: daemon.sockets: unknown key (expected one "
                "of: socket, database, plugin_dir, log_level, socket_group, "
-               "cache_size)");
+               "cache_size, pass_timeout)");
     expect_one("team:\n"
                "  members:\n"
                "    - user: alice\n"
@@ -373,7 +373,8 @@ static void test_all_errors_collected(void **state)
         "srmd.yaml:19:1: extra: unknown key (expected one of: daemon, team, "
         "listen, sources)",
         "srmd.yaml:3:3: daemon.colour: unknown key (expected one of: "
-        "socket, database, plugin_dir, log_level, socket_group, cache_size)",
+        "socket, database, plugin_dir, log_level, socket_group, cache_size, "
+        "pass_timeout)",
         "srmd.yaml:2:14: daemon.log_level: expected one of error, warning, "
         "notice, info, debug",
         "srmd.yaml:9:13: listen.keywords: expected a list or a string, "
