@@ -288,8 +288,14 @@ class Srmd:
         return self
 
     def __exit__(self, *exc):
+        status = None
         if self.proc is not None and self.proc.poll() is None:
-            self.stop()
+            status = self.stop()
+        if exc[0] is None and status not in (None, 0):
+            # Under ASan/LSan a leak or a bad access makes srmd exit
+            # non-zero at its end: every test checks that for free.
+            raise AssertionError("srmd exited %s:\n%s" % (
+                status, self.log()[-6000:]))
         if exc[0] is not None:
             sys.stderr.write("---- srmd log (%s) ----\n%s\n" % (
                 self.dir, self.log()[-6000:]))
