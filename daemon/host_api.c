@@ -144,6 +144,12 @@ static int srm_host_http_submit(struct srm_instance *s,
     return srm_source_http_submit(s, req, done, ud);
 }
 
+static void srm_host_http_reject(struct srm_instance *s,
+                                 const struct srm_http_resp *resp)
+{
+    srm_source_http_reject(s, resp);
+}
+
 static const char *srm_host_http_header(const struct srm_http_resp *resp,
                                         const char *name)
 {
@@ -312,6 +318,7 @@ const struct srm_host_api srm_host_api_table = {
     .pass_done = srm_host_pass_done,
     .html_to_text = srm_host_html_to_text,
     .free = srm_host_free,
+    .http_reject = srm_host_http_reject,
 };
 
 const struct srm_host_api *srm_host_api(void)

@@ -1,6 +1,7 @@
 /* main.c - srmd: command line, then the loop. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
     if (verbose)
         srm_log_set_level(SRM_LOG_DEBUG);
 
+    /* glibc gives every thread that allocates its own arena; the writer
+     * and the reader pool would each keep megabytes of freed batches.
+     * Two arenas are plenty for one loop thread and one writer. */
+    mallopt(M_ARENA_MAX, 2);
     /* A client that goes away must not kill the daemon. */
     signal(SIGPIPE, SIG_IGN);
     umask(077);

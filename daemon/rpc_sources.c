@@ -9,13 +9,14 @@
 static json_t *rpc_source_json(const struct srm_instance *s)
 {
     return json_pack(
-        "{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s?, s:I, s:I, s:I, s:I,"
-        " s:I, s:I}",
+        "{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:s?, s:s?, s:I, s:I, s:I,"
+        " s:I, s:I, s:I}",
         "name", s->name, "plugin", s->cfg->plugin, "state",
         srm_source_state_name(s->state), "every_s", (json_int_t)s->cfg->every,
         "last_sync_at", srm_rpc_time(s->last_sync_at), "last_ok_at",
         srm_rpc_time(s->last_ok_at), "next_sync_at",
         srm_rpc_time(s->next_sync_at), "last_error", s->last_error,
+        "last_message", s->last_message,
         "failures", (json_int_t)s->failures, "passes", (json_int_t)s->passes,
         "new_mentions", (json_int_t)s->new_mentions, "mentions_total",
         (json_int_t)s->mentions_total, "contacts_total",

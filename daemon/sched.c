@@ -41,8 +41,15 @@ int64_t srm_sched_delay(enum srm_pass_status status, int64_t every,
     }
 }
 
-int64_t srm_sched_first_delay_ms(int64_t every, double jitter01)
+int64_t srm_sched_first_delay_ms(int64_t every, double jitter01,
+                                 size_t n_sources)
 {
-    int64_t window = every < 1 ? every * 1000 : 1000;
+    /* One millisecond of spread per source, at most a second (or the
+     * interval): a lone source starts at once, ten thousand do not all
+     * start in the same tick. */
+    int64_t window = (int64_t)(n_sources < 1000 ? n_sources : 1000);
+
+    if (window > every * 1000)
+        window = every * 1000;
     return (int64_t)((double)window * jitter01);
 }

@@ -3,6 +3,7 @@
 #ifndef SRM_DAEMON_SCHED_H
 #define SRM_DAEMON_SCHED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "srm/plugin.h"
@@ -26,9 +27,10 @@ int64_t srm_sched_delay(enum srm_pass_status status, int64_t every,
                         int64_t failures, int64_t retry_after,
                         double jitter01);
 
-/* Delay before the first pass after start-up: spread over [0, 1 s) so that
- * thousands of sources do not all start in the same tick, while a single
- * source still starts at once. */
-int64_t srm_sched_first_delay_ms(int64_t every, double jitter01);
+/* Delay before the first pass after start-up, for one of n_sources: spread
+ * over [0, n_sources ms), at most a second, so that thousands of sources do
+ * not all start in the same tick while a single source starts at once. */
+int64_t srm_sched_first_delay_ms(int64_t every, double jitter01,
+                                 size_t n_sources);
 
 #endif

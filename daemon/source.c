@@ -44,6 +44,7 @@ struct src_jobq {
 
 static struct src_job *src_queue_head(struct srm_instance *s);
 static void src_drop_queued(struct srm_instance *s);
+static void src_accept_validator(struct srm_instance *s);
 static void src_job_free(struct src_job *job);
 static void src_submit_next(struct srm_instance *s);
 static void src_maybe_finish(struct srm_instance *s);
@@ -101,6 +102,7 @@ static void src_free(struct srm_instance *s)
     free(s->pass_msg);
     free(s->commit_error);
     free(s->last_error);
+    free(s->last_message);
     free(s->name);
     free(s);
 }
@@ -225,6 +227,16 @@ static void src_submit_next(struct srm_instance *s)
     }
     if ((job = src_queue_head(s)) == NULL)
         return;
+    /* Everything queued behind it while the previous commit ran goes in
+     * the same transaction: a source emitting hundreds of small batches
+     * (one per feed or page) then costs a few commits, not hundreds. The
+     * merged batch still carries each cursor with the records before it. */
+    for (struct src_job *next; (next = src_queue_head(s)) != NULL;) {
+        srm_batch_move(&job->batch, &next->batch);
+        s->jobs_in_flight--;
+        src_job_free(next);
+        srm_source_unref(s);
+    }
     q->busy = true;
     srm_writer_submit(s->d->writer, src_commit_fn, src_commit_done, job);
 }
@@ -317,6 +329,10 @@ static void src_finish_pass(struct srm_instance *s)
         msg = s->commit_error;
     }
     s->new_mentions = (int64_t)s->pass_new_mentions;
+    /* What the plugin said about the pass, ok or not ("4 feeds, 9 entries",
+     * "2 of 8 feeds failed: ..."), shown by sources.list. */
+    free(s->last_message);
+    s->last_message = srm_xstrdup_or_null(msg);
 
     switch (st) {
     case SRM_PASS_OK:
@@ -412,8 +428,11 @@ void srm_source_pass_done(struct srm_instance *s, enum srm_pass_status st,
     s->pass_retry_after = retry_after;
     free(s->pass_msg);
     s->pass_msg = srm_xstrdup_or_null(msg && *msg ? msg : NULL);
-    if (st == SRM_PASS_OK && !s->stopping)
+    if (st == SRM_PASS_OK && !s->stopping) {
+        /* Ending the pass from inside a callback accepts that response. */
+        src_accept_validator(s);
         src_flush(s);
+    }
     else
         src_discard_pending(s);
     src_maybe_finish(s);
@@ -556,36 +575,66 @@ struct src_http_call {
     bool conditional;
 };
 
-static const char *src_resp_header(const char *name, void *ud)
-{
-    return srm_http_header(ud, name);
-}
+/* The validators of the response being handed to its plugin, kept only if
+ * the plugin accepts the response (see src_accept_validator). */
+struct src_offered {
+    const char *url, *etag, *last_modified;
+    bool taken, rejected;
+};
 
 static void src_http_done(const struct srm_http_resp *resp, void *arg)
 {
     struct src_http_call *call = arg;
     struct srm_instance *s = call->s;
+    struct src_offered offer = {0};
 
-    (void)src_resp_header;
     s->http_in_flight--;
     if (resp->retry_after > 0) {
         int64_t until = src_now() + resp->retry_after;
         if (until > s->rate_limited_until)
             s->rate_limited_until = until;
     }
-    /* Remember validators with the records of this response: they become
-     * effective only when the pass's batch commits. */
+    /* A 2xx answer's validators are remembered unless the plugin rejects
+     * the body (host->http_reject): a truncated page or a feed that does
+     * not parse must be fetched in full again next time, not hidden behind
+     * a 304. They join the pending batch, so they commit with the records
+     * of the response, and a failed pass keeps none either. */
     if (call->conditional && resp->error == 0 && resp->status >= 200 &&
         resp->status < 300 && !s->stopping) {
-        const char *etag = srm_http_header(resp, "ETag");
-        const char *lm = srm_http_header(resp, "Last-Modified");
-        if (etag != NULL || lm != NULL)
-            srm_batch_set_validator(&s->pending, call->url, etag, lm);
+        offer.url = call->url;
+        offer.etag = srm_http_header(resp, "ETag");
+        offer.last_modified = srm_http_header(resp, "Last-Modified");
+        if (offer.etag != NULL || offer.last_modified != NULL)
+            s->offered = &offer;
     }
+    srm_source_ref(s);
     call->done(s, resp, call->ud);
+    if (s->offered == &offer)
+        src_accept_validator(s);
+    s->offered = NULL;
     free(call->url);
     free(call);
     srm_source_unref(s);
+    srm_source_unref(s);
+}
+
+/* Keep the validators of the response being delivered (once). */
+static void src_accept_validator(struct srm_instance *s)
+{
+    struct src_offered *o = s->offered;
+
+    if (o == NULL || o->taken || o->rejected)
+        return;
+    o->taken = true;
+    srm_batch_set_validator(&s->pending, o->url, o->etag, o->last_modified);
+}
+
+void srm_source_http_reject(struct srm_instance *s,
+                            const struct srm_http_resp *resp)
+{
+    (void)resp; /* only the response in hand can be rejected */
+    if (s->offered != NULL)
+        s->offered->rejected = true;
 }
 
 static bool src_http_chunk(const char *data, size_t len, void *arg)
@@ -705,7 +754,8 @@ void srm_source_start(struct srm_instance *s)
 
     if (!s->created)
         return;
-    ms = srm_sched_first_delay_ms(s->cfg->every, src_jitter());
+    ms = srm_sched_first_delay_ms(s->cfg->every, src_jitter(),
+                                  s->cfg_ref->config->n_sources);
     s->next_sync_at = src_now() + ms / 1000;
     src_schedule(s, ms);
 }

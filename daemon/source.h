@@ -27,6 +27,7 @@ struct srm_config_ref;
 struct srm_source_cfg;
 struct srm_loaded_plugin;
 struct src_jobq;
+struct src_offered;
 
 enum srm_src_state {
     SRM_SRC_IDLE,
@@ -67,6 +68,7 @@ struct srm_instance {
     struct srm_batch pending;      /* emitted, not yet handed over */
     size_t jobs_in_flight;         /* queued here or with the writer */
     struct src_jobq *jobq;
+    struct src_offered *offered;   /* validators of the response in hand */
     size_t http_in_flight;
     struct srm_strmap *cursors;    /* committed values */
     struct srm_strmap *overlay;    /* set during the pass, not committed */
@@ -80,7 +82,8 @@ struct srm_instance {
 
     /* Shown by sources.list. */
     int64_t last_sync_at, last_ok_at, next_sync_at;
-    char *last_error;
+    char *last_error;              /* why the last pass failed */
+    char *last_message;            /* what the plugin said of the last pass */
     int64_t failures;
     int64_t passes;
     int64_t new_mentions;          /* in the last finished pass */
@@ -129,6 +132,8 @@ void srm_source_pass_done(struct srm_instance *s, enum srm_pass_status st,
 int srm_source_http_submit(struct srm_instance *s,
                            const struct srm_http_req *req,
                            srm_http_done_fn done, void *ud);
+void srm_source_http_reject(struct srm_instance *s,
+                            const struct srm_http_resp *resp);
 
 
 /* Post a reply through the source's plugin (SRM_CAP_REPLY). cb runs

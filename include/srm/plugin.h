@@ -129,7 +129,10 @@ struct srm_cfg_field {
  */
 enum srm_http_flags {
     /* Send If-None-Match / If-Modified-Since from what srmd remembered for
-     * this URL; a 304 arrives as resp->not_modified. */
+     * this URL; a 304 arrives as resp->not_modified. srmd remembers a 2xx
+     * answer's ETag / Last-Modified with the pass's records, unless the
+     * plugin calls host->http_reject() in its done callback (a body it could
+     * not use must be fetched in full again, not hidden behind a 304). */
     SRM_HTTP_CONDITIONAL = 1u << 0,
     /* Do not follow redirects (they are followed by default, max 5). */
     SRM_HTTP_NO_REDIRECT = 1u << 1,
@@ -394,6 +397,12 @@ struct srm_host_api {
      * with host->free(), or NULL on allocation failure. */
     char *(*html_to_text)(const char *html, size_t len);
     void (*free)(void *ptr);
+
+    /* Say, from inside a done callback, that its response could not be used
+     * (truncated, not the expected format): srmd then forgets its
+     * validators, so the next conditional request fetches it in full. */
+    void (*http_reject)(struct srm_instance *inst,
+                        const struct srm_http_resp *resp);
 };
 
 /* ---------------------------------------------------------------------

@@ -289,6 +289,10 @@ static void rss_feed_body(struct rss *r, struct rss_fetch *f,
 
     int rc = rss_parse(resp->body, resp->body_len, f->url, &feed, &err);
     if (rc < 0) {
+        /* Not a feed we can read: let srmd forget its validators, so the
+         * next pass fetches it in full instead of getting a 304. */
+        if (SRM_HOST_HAS(rss_host, http_reject))
+            rss_host->http_reject(r->inst, resp);
         rss_fail(f, RSS_FAILED, "%s", err != NULL ? err : "out of memory");
         free(err);
         return;

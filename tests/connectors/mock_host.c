@@ -754,6 +754,13 @@ static void mh_pass_done(struct srm_instance *inst,
                 retry_after, msg != NULL ? msg : "");
 }
 
+static void mh_http_reject(struct srm_instance *inst,
+                           const struct srm_http_resp *resp)
+{
+    (void)resp;
+    mh_of(inst)->n_rejected++;
+}
+
 static const struct srm_host_api mh_api = {
     .abi_major = SRM_PLUGIN_ABI_MAJOR,
     .abi_minor = SRM_PLUGIN_ABI_MINOR,
@@ -778,6 +785,7 @@ static const struct srm_host_api mh_api = {
     .pass_done = mh_pass_done,
     .html_to_text = srm_text_from_html,
     .free = free,
+    .http_reject = mh_http_reject,
 };
 
 /* ------------------------------------------------------------ test side */

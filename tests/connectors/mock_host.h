@@ -158,6 +158,8 @@ struct mock_host {
 
     char **violations;
     size_t n_violations;
+    /* host->http_reject() calls (responses the plugin could not use). */
+    size_t n_rejected;
 
     /* Private to the mock. */
     struct mock_private *priv;
