@@ -216,11 +216,11 @@
     "SELECT date(created_at, 'unixepoch'), count(*) FROM mentions"            \
     " WHERE created_at >= :from AND deleted = 0 GROUP BY 1 ORDER BY 1"
 /* A mention counts as replied when its status says so or the team sent
- * something linked to it. */
+ * something linked to it after it was posted. */
 #define SRM_SQL_REPORT_REPLY_RATE                                             \
     "SELECT count(*), coalesce(sum(m.status = 'replied' OR EXISTS ("          \
     "  SELECT 1 FROM interactions x WHERE x.mention_id = m.id"                \
-    "  AND x.direction = 'out')), 0)"                                         \
+    "  AND x.direction = 'out' AND x.at >= m.created_at)), 0)"                \
     " FROM mentions m WHERE m.created_at >= :from AND m.deleted = 0"
 /* First response of each mention: its earliest 'out' interaction at or
  * after created_at, credited to that interaction's member. */

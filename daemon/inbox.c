@@ -397,7 +397,6 @@ static int ib_route_one(struct srm_db *db, struct ib_arrival *a, int64_t id)
     char **tags = NULL;
     size_t n_tags = 0;
     int64_t person_id = 0, member_id = 0;
-    const char *to = NULL;
     json_t *detail = NULL;
     bool open;
     int rc, pick = -1;
@@ -426,7 +425,6 @@ static int ib_route_one(struct srm_db *db, struct ib_arrival *a, int64_t id)
         goto out;
 
     if (member_id != 0) {
-        to = owner;
         detail = json_pack("{s:s?, s:s}", "to", owner, "rule", "owner");
     } else {
         struct srm_inbox_facts f = {.network = network, .source = source,
@@ -454,9 +452,8 @@ static int ib_route_one(struct srm_db *db, struct ib_arrival *a, int64_t id)
         }
         if (pick < 0)
             goto out;
-        to = a->routes[pick].member;
         detail = json_pack("{s:s, s:s, s:i, s:s?, s:s?, s:s?, s:s?}", "to",
-                           to, "rule", "route", "route", pick,
+                           a->routes[pick].member, "rule", "route", "route", pick,
                            "network", a->routes[pick].network, "source",
                            a->routes[pick].source, "keyword",
                            a->routes[pick].keyword, "tag",
@@ -481,7 +478,6 @@ static int ib_route_one(struct srm_db *db, struct ib_arrival *a, int64_t id)
         rc = srm_inbox_audit(db, a->now, "srmd", "routed", "mention", id,
                              detail);
 out:
-    (void)to;
     json_decref(detail);
     for (size_t i = 0; i < n_tags; i++)
         free(tags[i]);

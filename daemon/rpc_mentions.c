@@ -315,9 +315,7 @@ static void mr_list(struct srm_rpc_call *call, json_t *params)
     for (const char *const *k = strs; *k; k++)
         if (!srm_rpc_param_str(call, params, *k, false, &s))
             return;
-    s = NULL;
-    if (!srm_rpc_param_str(call, params, "status", false, &s))
-        return;
+    s = json_string_value(json_object_get(params, "status"));
     if (s != NULL && !srm_inbox_status_valid(s)) {
         srm_rpc_fail(call, SRM_RPC_INVALID_PARAMS,
                      "invalid params: unknown status '%s' (new, assigned, "

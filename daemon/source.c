@@ -13,6 +13,7 @@
 #include "db.h"
 #include "err.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "mem.h"
 #include "plugin_loader.h"
@@ -144,6 +145,10 @@ static void src_commit_done(void *arg, int status)
     s->jobs_in_flight--;
     if (status == 0) {
         struct srm_batch *b = &job->batch;
+        /* Route and announce what just arrived (team inbox, watch). */
+        if (b->new_mention_ids.n > 0 && s->d->writer != NULL)
+            srm_inbox_new_mentions(b->new_mention_ids.items,
+                                   b->new_mention_ids.n, s->source_id);
         s->pass_new_mentions += b->new_mentions;
         s->pass_new_identities += b->new_identities;
         s->pass_new_contacts += b->new_contacts;

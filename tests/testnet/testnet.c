@@ -7,7 +7,12 @@
  * next value (so each page commits with its cursor). A 304 ends the pass
  * with nothing new; 429/503 end it with RETRY; other failures with ERROR.
  * Key `fail_after_pages` makes the pass fail after that many pages, to show
- * that committed pages stay and the failed page is fetched again. */
+ * that committed pages stay and the failed page is fetched again.
+ *
+ * Replies: POST <url>/reply with {"mention_id", "text", "member"}; a 200
+ * answer {"id", "url"} is the posted reply, 401/403 is SRM_E_AUTH, anything
+ * else SRM_E_HTTP. Key `reply: false` makes reply() refuse with
+ * SRM_E_NOTSUP, like a network without replies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,7 @@ struct tn {
     const char *url;
     int64_t fail_after;
     int64_t pages;
+    bool reply;
 };
 
 static const struct srm_host_api *host;
@@ -135,6 +141,7 @@ static int tn_create(struct srm_instance *inst, void **ret_ctx)
     t->inst = inst;
     t->url = host->cfg_string(inst, "url");
     t->fail_after = host->cfg_int(inst, "fail_after_pages");
+    t->reply = host->cfg_bool(inst, "reply");
     *ret_ctx = t;
     return 0;
 }
@@ -147,6 +154,76 @@ static int tn_sync(void *ctx)
     return 0;
 }
 
+struct tn_reply {
+    srm_reply_done_fn done;
+    void *ud;
+};
+
+static void tn_reply_done(struct srm_instance *inst,
+                          const struct srm_http_resp *resp, void *ud)
+{
+    struct tn_reply *r = ud;
+    json_t *root = NULL;
+
+    if (resp->error != 0) {
+        r->done(inst, resp->error, resp->error_msg, NULL, NULL, r->ud);
+    } else if (resp->status == 401 || resp->status == 403) {
+        r->done(inst, SRM_E_AUTH, "reply refused: HTTP 401/403 (check the "
+                "token)", NULL, NULL, r->ud);
+    } else if (resp->status != 200) {
+        r->done(inst, SRM_E_HTTP, "reply failed: unexpected HTTP status",
+                NULL, NULL, r->ud);
+    } else {
+        root = json_loadb(resp->body, resp->body_len, 0, NULL);
+        r->done(inst, 0, NULL,
+                json_string_value(json_object_get(root, "id")),
+                json_string_value(json_object_get(root, "url")), r->ud);
+    }
+    json_decref(root);
+    free(r);
+}
+
+static int tn_reply(void *ctx, const struct srm_reply_req *req,
+                    srm_reply_done_fn done, void *ud)
+{
+    static const char *const headers[] = {
+        "Content-Type: application/json", NULL};
+    struct tn *t = ctx;
+    struct srm_http_req hr = SRM_HTTP_REQ_INIT;
+    struct tn_reply *r;
+    json_t *body;
+    char url[2048], *text;
+    size_t base;
+    int rc;
+
+    if (!t->reply)
+        return SRM_E_NOTSUP;
+    base = strcspn(t->url, "?");
+    snprintf(url, sizeof(url), "%.*s/reply", (int)base, t->url);
+    body = json_pack("{s:s?, s:s?, s:s?}", "mention_id", req->mention_id,
+                     "text", req->text, "member", req->member);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    r = calloc(1, sizeof(*r));
+    if (text == NULL || r == NULL) {
+        free(text);
+        free(r);
+        return -12;
+    }
+    r->done = done;
+    r->ud = ud;
+    hr.method = "POST";
+    hr.url = url;
+    hr.headers = headers;
+    hr.body = text;
+    hr.body_len = strlen(text);
+    rc = host->http_submit(t->inst, &hr, tn_reply_done, r);
+    free(text);
+    if (rc < 0)
+        free(r);
+    return rc;
+}
+
 static void tn_destroy(void *ctx)
 {
     free(ctx);
@@ -156,6 +233,9 @@ static const struct srm_cfg_field tn_schema[] = {
     {"url", SRM_CFG_URL, NULL, true, "page URL of the fixture"},
     {"fail_after_pages", SRM_CFG_INT, "0", false,
      "end each pass with an error after this many pages (0: never)"},
+    {"reply", SRM_CFG_BOOL, "true", false,
+     "post replies to <url>/reply (false: refuse like a network without "
+     "replies)"},
     {NULL, 0, NULL, false, NULL},
 };
 
@@ -166,10 +246,11 @@ static const struct srm_plugin tn_plugin = {
     .name = "testnet",
     .version = "1.0",
     .description = "test connector reading pages from a fixture server",
-    .capabilities = SRM_CAP_MENTIONS,
+    .capabilities = SRM_CAP_MENTIONS | SRM_CAP_REPLY,
     .schema = tn_schema,
     .create = tn_create,
     .sync = tn_sync,
+    .reply = tn_reply,
     .destroy = tn_destroy,
 };
 
