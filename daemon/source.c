@@ -29,7 +29,22 @@ struct src_job {
     struct srm_instance *s;
     struct srm_batch batch;
     uint64_t pass_gen;
+    size_t records; /* counted in s->backlog */
 };
+
+/* A request held back while the writer catches up (see src_backlogged). */
+struct src_held {
+    struct src_held *next;
+    struct srm_http_req req; /* deep copy */
+    char **headers;
+    srm_http_done_fn done;
+    void *ud;
+};
+
+/* Records a source may have waiting for the writer before its further
+ * requests are held back: a connector fetching pages faster than SQLite
+ * commits them would otherwise pile up records in memory without bound. */
+#define SRC_BACKLOG_MAX 20000
 
 struct src_state_job {
     int64_t source_id;
@@ -46,6 +61,10 @@ struct src_jobq {
 static struct src_job *src_queue_head(struct srm_instance *s);
 static void src_drop_queued(struct srm_instance *s);
 static void src_accept_validator(struct srm_instance *s);
+static void src_release_held(struct srm_instance *s, bool cancel);
+static int src_http_start(struct srm_instance *s,
+                          const struct srm_http_req *req,
+                          srm_http_done_fn done, void *ud);
 static void src_job_free(struct src_job *job);
 static void src_submit_next(struct srm_instance *s);
 static void src_maybe_finish(struct srm_instance *s);
@@ -143,6 +162,7 @@ static void src_commit_done(void *arg, int status)
 
     q->busy = false;
     s->jobs_in_flight--;
+    s->backlog -= job->records;
     if (status == 0) {
         struct srm_batch *b = &job->batch;
         /* Route and announce what just arrived (team inbox, watch). */
@@ -185,6 +205,7 @@ static void src_commit_done(void *arg, int status)
     }
     src_job_free(job);
     src_submit_next(s);
+    src_release_held(s, false);
     src_maybe_finish(s);
     srm_source_unref(s);
 }
@@ -200,6 +221,7 @@ static void src_drop_queued(struct srm_instance *s)
     while ((rest = q->head) != NULL) {
         q->head = rest->next;
         s->jobs_in_flight--;
+        s->backlog -= rest->records;
         src_job_free(rest);
         srm_source_unref(s);
     }
@@ -238,6 +260,7 @@ static void src_submit_next(struct srm_instance *s)
      * merged batch still carries each cursor with the records before it. */
     for (struct src_job *next; (next = src_queue_head(s)) != NULL;) {
         srm_batch_move(&job->batch, &next->batch);
+        job->records += next->records;
         s->jobs_in_flight--;
         src_job_free(next);
         srm_source_unref(s);
@@ -260,6 +283,8 @@ static void src_flush(struct srm_instance *s)
     srm_batch_init(&job->batch, s->source_id, s->name, s->plugin->name);
     srm_batch_move(&job->batch, &s->pending);
     job->batch.now = src_now();
+    job->records = srm_batch_records(&job->batch);
+    s->backlog += job->records;
     srm_source_ref(s);
     s->jobs_in_flight++;
     if (q->tail)
@@ -482,6 +507,7 @@ static void src_pass_timeout(uv_timer_t *t)
     /* Cancelled requests call back into the plugin, which may end its pass
      * itself; if it does not, end it here. */
     srm_http_cancel_owner(s->d->http, s);
+    src_release_held(s, true);
     if (s->in_pass)
         srm_source_pass_done(s, SRM_PASS_ERROR, 0, msg);
 }
@@ -648,20 +674,122 @@ static bool src_http_chunk(const char *data, size_t len, void *arg)
     return call->on_data(call->s, data, len, call->ud);
 }
 
+static char *src_dup_n(const char *p, size_t n)
+{
+    char *d;
+
+    if (p == NULL)
+        return NULL;
+    d = srm_xmalloc(n + 1);
+    memcpy(d, p, n);
+    d[n] = '\0';
+    return d;
+}
+
+static void src_held_free(struct src_held *h)
+{
+    if (h->headers != NULL)
+        for (char **p = h->headers; *p; p++)
+            free(*p);
+    free(h->headers);
+    free((char *)h->req.method);
+    free((char *)h->req.url);
+    free((char *)h->req.body);
+    free((char *)h->req.bearer_token);
+    free((char *)h->req.username);
+    free((char *)h->req.password);
+    free((char *)h->req.custom_request);
+    free(h);
+}
+
+/* Keep a copy of the request to start once the writer has caught up. */
+static void src_hold(struct srm_instance *s, const struct srm_http_req *req,
+                     srm_http_done_fn done, void *ud)
+{
+    struct src_held *h = srm_xcalloc(1, sizeof(*h)), **tail;
+    size_t n = 0;
+
+    h->req.struct_size = sizeof(h->req);
+    memcpy(&h->req, req, req->struct_size < sizeof(h->req)
+                             ? req->struct_size : sizeof(h->req));
+    h->req.struct_size = sizeof(h->req);
+    h->req.method = srm_xstrdup_or_null(req->method);
+    h->req.url = srm_xstrdup(req->url);
+    h->req.body = src_dup_n(req->body, req->body_len);
+    h->req.bearer_token = srm_xstrdup_or_null(h->req.bearer_token);
+    h->req.username = srm_xstrdup_or_null(h->req.username);
+    h->req.password = srm_xstrdup_or_null(h->req.password);
+    h->req.custom_request = srm_xstrdup_or_null(h->req.custom_request);
+    if (req->headers != NULL) {
+        while (req->headers[n] != NULL)
+            n++;
+        h->headers = srm_xcalloc(n + 1, sizeof(*h->headers));
+        for (size_t i = 0; i < n; i++)
+            h->headers[i] = srm_xstrdup(req->headers[i]);
+    }
+    h->req.headers = (const char *const *)h->headers;
+    h->done = done;
+    h->ud = ud;
+    for (tail = &s->held; *tail; tail = &(*tail)->next)
+        ;
+    *tail = h;
+    s->n_held++;
+}
+
+/* Start held requests while the backlog allows; on stop, cancel them (each
+ * accepted request gets exactly one done callback). */
+static void src_release_held(struct srm_instance *s, bool cancel)
+{
+    struct src_held *h;
+
+    cancel = cancel || s->stopping;
+    while ((h = s->held) != NULL &&
+           (cancel || s->backlog < SRC_BACKLOG_MAX)) {
+        int rc = SRM_E_CANCELLED;
+
+        s->held = h->next;
+        s->n_held--;
+        if (!cancel)
+            rc = src_http_start(s, &h->req, h->done, h->ud);
+        if (rc < 0) {
+            struct srm_http_resp resp = {
+                .struct_size = sizeof(resp),
+                .error = rc,
+                .error_msg = rc == SRM_E_CANCELLED ? "cancelled"
+                                                   : "request refused",
+                .body = "",
+                .retry_after = -1,
+            };
+            h->done(s, &resp, h->ud);
+        }
+        src_held_free(h);
+    }
+}
+
 int srm_source_http_submit(struct srm_instance *s,
                            const struct srm_http_req *req,
                            srm_http_done_fn done, void *ud)
+{
+    if (s->stopping || s->d->http == NULL)
+        return SRM_E_STATE;
+    if (req == NULL || done == NULL || req->url == NULL)
+        return -EINVAL;
+    if (s->backlog >= SRC_BACKLOG_MAX || s->held != NULL) {
+        src_hold(s, req, done, ud);
+        return 0;
+    }
+    return src_http_start(s, req, done, ud);
+}
+
+static int src_http_start(struct srm_instance *s,
+                          const struct srm_http_req *req,
+                          srm_http_done_fn done, void *ud)
 {
     struct srm_http_extra extra = {0};
     struct src_http_call *call;
     const char *val = NULL;
     char *etag = NULL, *lm = NULL;
     int rc;
-
-    if (s->stopping || s->d->http == NULL)
-        return SRM_E_STATE;
-    if (req == NULL || done == NULL || req->url == NULL)
-        return -EINVAL;
 
     call = srm_xcalloc(1, sizeof(*call));
     call->s = s;
@@ -776,6 +904,7 @@ void srm_source_stop(struct srm_instance *s)
      * so no callback can reach a freed context. */
     if (s->d->http != NULL)
         srm_http_cancel_owner(s->d->http, s);
+    src_release_held(s, true); /* each gets SRM_E_CANCELLED */
     srm_source_ref(s);
     src_drop_queued(s);
     if (s->in_pass)

@@ -28,6 +28,7 @@ struct srm_source_cfg;
 struct srm_loaded_plugin;
 struct src_jobq;
 struct src_offered;
+struct src_held;
 
 enum srm_src_state {
     SRM_SRC_IDLE,
@@ -69,6 +70,9 @@ struct srm_instance {
     size_t jobs_in_flight;         /* queued here or with the writer */
     struct src_jobq *jobq;
     struct src_offered *offered;   /* validators of the response in hand */
+    size_t backlog;                /* records waiting for the writer */
+    struct src_held *held;         /* requests held back meanwhile */
+    size_t n_held;
     size_t http_in_flight;
     struct srm_strmap *cursors;    /* committed values */
     struct srm_strmap *overlay;    /* set during the pass, not committed */
