@@ -576,10 +576,14 @@ static void fp_node(FILE *f, const struct srm_cfg_node *n)
         fputc(']', f);
         break;
     case SRM_CFG_NODE_MAP:
+        fputc('{', f);
+        if (n->n_items == 0) { /* {}: items is NULL */
+            fputc('}', f);
+            break;
+        }
         sorted = srm_xcalloc(n->n_items, sizeof(*sorted));
         memcpy(sorted, n->items, n->n_items * sizeof(*sorted));
         qsort(sorted, n->n_items, sizeof(*sorted), fp_cmp);
-        fputc('{', f);
         for (size_t i = 0; i < n->n_items; i++) {
             if (i)
                 fputc(',', f);
