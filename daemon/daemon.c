@@ -22,6 +22,7 @@
 #include "reader.h"
 #include "rpc_methods.h"
 #include "source.h"
+#include "verify.h"
 #include "writer.h"
 
 struct srm_daemon *srm_daemon_self;
@@ -379,6 +380,7 @@ int srm_daemon_start(struct srm_daemon *d, uv_loop_t *loop,
 
     dm_create_sources(job);
     dm_apply_job_free(job);
+    srm_verify_start(loop, 60 * 1000, SRM_VERIFY_INTERVAL_S); /* verify.h */
 
     SRM_NOTICE("daemon: srmd %s serving %s with %zu sources, database %s",
                SRM_VERSION, c->socket, c->n_sources, c->database);
@@ -540,6 +542,7 @@ void srm_daemon_stop(struct srm_daemon *d)
     if (d->ctl != NULL)
         srm_ctl_server_stop(d->ctl);
     d->ctl = NULL;
+    srm_verify_stop(); /* verify.h: before the writer and HTTP engine go */
     while ((s = d->sources) != NULL) {
         d->sources = s->next;
         s->next = NULL;

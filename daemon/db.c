@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "people.h"
 
 struct srm_db {
     sqlite3 *h;
@@ -641,9 +642,21 @@ fail:
 /* Ingest                                                              */
 
 /* Look up (network, remote_id): 1 found, 0 not found, or an error. */
+/* A record's field differs from the stored column (NULL in the record
+ * keeps the stored value, so it is no change). */
+static bool db_differs(const char *rec, sqlite3_stmt *st, int col)
+{
+    const unsigned char *old = sqlite3_column_text(st, col);
+    return rec != NULL && (old == NULL || strcmp(rec, (const char *)old));
+}
+
+/* Look (network, remote_id) up. With cmp, also tell whether cmp says
+ * something new about the person (ret_changed), for resolution. */
 static int db_identity_find(struct srm_db *db, const char *network,
                             const char *remote_id, int64_t *ret_id,
-                            int64_t *ret_person)
+                            int64_t *ret_person,
+                            const struct srm_rec_identity *cmp,
+                            bool *ret_changed)
 {
     sqlite3_stmt *st;
     int r, rc;
@@ -655,6 +668,12 @@ static int db_identity_find(struct srm_db *db, const char *network,
     if (rc == SQLITE_ROW) {
         *ret_id = sqlite3_column_int64(st, 0);
         *ret_person = sqlite3_column_int64(st, 1);
+        if (cmp != NULL)
+            *ret_changed = db_differs(cmp->handle, st, 2) ||
+                           db_differs(cmp->display_name, st, 3) ||
+                           db_differs(cmp->profile_url, st, 4) ||
+                           db_differs(cmp->bio, st, 5) ||
+                           db_differs(cmp->email, st, 6);
         r = 1;
     } else if (rc == SQLITE_DONE) {
         r = 0;
@@ -736,24 +755,74 @@ static int db_identity_resolve(struct srm_db *db, struct srm_batch *b,
         .following = -1,
         .posts = -1,
     };
-    int r = db_identity_find(db, network, remote_id, ret_id, ret_person);
+    int r = db_identity_find(db, network, remote_id, ret_id, ret_person,
+                             NULL, NULL);
 
     if (r != 0)
         return r < 0 ? r : 0;
     return db_identity_create(db, b, &bare, true, ret_id, ret_person);
 }
 
-static int db_links_replace(struct srm_db *db, int64_t identity_id,
-                            const struct srm_rec_identity *id)
+/* Whether the stored links of the identity are exactly id's (links are
+ * compared in URL order; the record's are sorted by the caller). */
+static int db_links_same(struct srm_db *db, int64_t identity_id,
+                         const struct srm_rec_identity *id)
 {
     sqlite3_stmt *st;
-    int r;
+    size_t i = 0;
+    int r = 1, rc;
 
-    DB_STMT(db, SRM_STMT_LINKS_CLEAR, st);
+    DB_STMT(db, SRM_STMT_LINKS_OF, st);
     srm_db_bind_int64(st, ":identity_id", identity_id);
-    r = db_run(db, st, "links clear");
-    if (r < 0)
-        goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const struct srm_rec_link *l = i < id->n_links ? &id->links[i] : NULL;
+        const char *url = (const char *)sqlite3_column_text(st, 0);
+        const char *label = (const char *)sqlite3_column_text(st, 1);
+        if (l == NULL || strcmp(url, l->url) != 0 ||
+            strcmp(label, l->label ? l->label : "") != 0 ||
+            sqlite3_column_int64(st, 2) != l->verified_at)
+            r = 0;
+        i++;
+    }
+    if (rc != SQLITE_DONE)
+        r = srm_db_fail(db, rc, "links lookup");
+    else if (i != id->n_links)
+        r = 0;
+    srm_db_stmt_done(st);
+fail:
+    return r;
+}
+
+static int db_link_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct srm_rec_link *)a)->url,
+                  ((const struct srm_rec_link *)b)->url);
+}
+
+/* Replace the identity's links with id's when id carries links and they
+ * differ; a sighting without links (most posts carry none) keeps the
+ * stored ones. *ret_changed is set when they were replaced. */
+static int db_links_replace(struct srm_db *db, int64_t identity_id,
+                            struct srm_rec_identity *id, bool is_new,
+                            bool *ret_changed)
+{
+    sqlite3_stmt *st;
+    int r = 0;
+
+    if (id->n_links == 0)
+        return 0;
+    qsort(id->links, id->n_links, sizeof(*id->links), db_link_cmp);
+    if (!is_new) {
+        r = db_links_same(db, identity_id, id);
+        if (r != 0)
+            return r < 0 ? r : 0;
+        DB_STMT(db, SRM_STMT_LINKS_CLEAR, st);
+        srm_db_bind_int64(st, ":identity_id", identity_id);
+        r = db_run(db, st, "links clear");
+        if (r < 0)
+            goto fail;
+    }
+    *ret_changed = true;
     DB_STMT(db, SRM_STMT_LINK_INSERT, st);
     for (size_t i = 0; i < id->n_links; i++) {
         srm_db_bind_int64(st, ":identity_id", identity_id);
@@ -770,19 +839,23 @@ fail:
 }
 
 static int db_identity_apply(struct srm_db *db, struct srm_batch *b,
-                             const struct srm_rec_identity *id)
+                             struct srm_rec_identity *id)
 {
     int64_t iid, pid;
     sqlite3_stmt *st;
+    bool is_new, changed = false;
     int r;
 
-    r = db_identity_find(db, id->network, id->remote_id, &iid, &pid);
+    r = db_identity_find(db, id->network, id->remote_id, &iid, &pid, id,
+                         &changed);
     if (r < 0)
         return r;
-    if (r == 0) {
+    is_new = r == 0;
+    if (is_new) {
         r = db_identity_create(db, b, id, false, &iid, &pid);
         if (r < 0)
             return r;
+        changed = true;
     } else {
         DB_STMT(db, SRM_STMT_IDENTITY_UPDATE, st);
         db_bind_static(st, ":handle", id->handle);
@@ -799,7 +872,7 @@ static int db_identity_apply(struct srm_db *db, struct srm_batch *b,
         r = db_run(db, st, "identity update");
         if (r < 0)
             goto fail;
-        if (id->display_name != NULL || id->handle != NULL) {
+        if (changed && (id->display_name != NULL || id->handle != NULL)) {
             DB_STMT(db, SRM_STMT_PERSON_FILL_NAME, st);
             db_bind_static(st, ":display_name", id->display_name
                                                     ? id->display_name
@@ -811,7 +884,9 @@ static int db_identity_apply(struct srm_db *db, struct srm_batch *b,
                 goto fail;
         }
     }
-    r = db_links_replace(db, iid, id);
+    r = db_links_replace(db, iid, id, is_new, &changed);
+    id->changed = changed;
+    id->person_id = pid;
 fail:
     return r;
 }
@@ -1161,6 +1236,8 @@ int srm_db_apply_batch(struct srm_db *db, struct srm_batch *b)
         if ((r = db_validator_apply(db, b, &b->validators.items[i])) < 0)
             goto fail;
     r = db_batch_finish(db, b, indexed_max);
+    if (r == 0)
+        r = srm_people_after_batch(db, b); /* people.h */
 fail:
     /* The failing statement was logged where it failed. */
     return r;

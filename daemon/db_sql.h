@@ -300,8 +300,11 @@
     " WHERE id IN (SELECT i.person_id FROM mentions m"                        \
     "  JOIN identities i ON i.id = m.identity_id WHERE m.id > :after)"
 #define SRM_SQL_IDENTITY_FIND                                                 \
-    "SELECT id, person_id FROM identities"                                    \
-    " WHERE network = :network AND remote_id = :remote_id"
+    "SELECT id, person_id, handle, display_name, profile_url, bio, email"     \
+    " FROM identities WHERE network = :network AND remote_id = :remote_id"
+#define SRM_SQL_LINKS_OF                                                      \
+    "SELECT url, coalesce(label, ''), coalesce(verified_at, 0)"               \
+    " FROM identity_links WHERE identity_id = :identity_id ORDER BY url"
 #define SRM_SQL_IDENTITY_INSERT                                               \
     "INSERT INTO identities (person_id, network, remote_id, handle,"          \
     " display_name, profile_url, bio, avatar_url, email, followers,"          \
@@ -396,7 +399,7 @@
     X(PERSON_INSERT) X(PERSON_FILL_NAME) X(PERSON_INTERACTION)                \
     X(PEOPLE_LAST_MENTION)                                                    \
     X(IDENTITY_FIND) X(IDENTITY_INSERT) X(IDENTITY_UPDATE)                    \
-    X(LINKS_CLEAR) X(LINK_INSERT)                                             \
+    X(LINKS_CLEAR) X(LINK_INSERT) X(LINKS_OF)                                 \
     X(MENTIONS_MAX_ID) X(MENTION_FIND) X(MENTION_INSERT) X(MENTION_UPDATE)    \
     X(MENTION_MARK_DELETED) X(FTS_DELETE) X(FTS_INSERT_ONE) X(FTS_INDEX_NEW)  \
     X(CONTACT_INSERT) X(CONTACT_SEEN) X(INTERACTION_INSERT)

@@ -7,6 +7,7 @@
 #ifndef SRM_DAEMON_RECORD_H
 #define SRM_DAEMON_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ struct srm_rec_identity {
     int64_t followers, following, posts; /* -1 unknown */
     struct srm_rec_link *links;
     size_t n_links;
+    /* Set by srm_db_apply_batch: the identity is new, or what it says about
+     * the person (names, handle, profile, email, links) changed, so
+     * identity resolution and the people index need to look at it. */
+    bool changed;
+    int64_t person_id; /* set by srm_db_apply_batch */
 };
 
 struct srm_rec_mention {
