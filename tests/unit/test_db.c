@@ -437,6 +437,22 @@ static void test_author_auto_created(void **state)
     assert_q_text(f->db, "SELECT group_concat(url) FROM identity_links",
                   "https://c.example");
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM people"), 1);
+
+    /* A sighting without links (a post's author) keeps the stored links,
+     * and one that says nothing new is not marked changed, so identity
+     * resolution skips it. */
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_identity(&b, "u9", NULL, "Nina R.", 43, NULL, 0);
+    apply(f, &b);
+    assert_false(b.identities.items[0].changed);
+    srm_batch_fini(&b);
+    assert_q_text(f->db, "SELECT group_concat(url) FROM identity_links",
+                  "https://c.example");
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_identity(&b, "u9", NULL, "Nina Ross", -1, NULL, 0);
+    apply(f, &b);
+    assert_true(b.identities.items[0].changed);
+    srm_batch_fini(&b);
 }
 
 static void test_failed_batch_leaves_nothing(void **state)
