@@ -505,3 +505,17 @@ void srm_batch_set_validator(struct srm_batch *b, const char *url,
     v->etag = srm_xstrdup_or_null(etag);
     v->last_modified = srm_xstrdup_or_null(last_modified);
 }
+
+void srm_batch_drop_validator(struct srm_batch *b, const char *url)
+{
+    for (size_t i = 0; i < b->validators.n; i++) {
+        struct srm_rec_validator *v = &b->validators.items[i];
+        if (strcmp(v->url, url) != 0)
+            continue;
+        free(v->url);
+        free(v->etag);
+        free(v->last_modified);
+        b->validators.items[i] = b->validators.items[--b->validators.n];
+        return;
+    }
+}

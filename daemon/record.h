@@ -125,6 +125,8 @@ void srm_batch_set_cursor(struct srm_batch *b, const char *key,
                           const char *value);
 void srm_batch_set_validator(struct srm_batch *b, const char *url,
                              const char *etag, const char *last_modified);
+/* Forget a validator set in this batch (the response was rejected). */
+void srm_batch_drop_validator(struct srm_batch *b, const char *url);
 
 /* Copy at most max bytes of s, replacing invalid UTF-8 with U+FFFD and
  * dropping control characters except \n and \t; never cuts a character.

@@ -60,8 +60,8 @@ struct src_jobq {
 
 static struct src_job *src_queue_head(struct srm_instance *s);
 static void src_drop_queued(struct srm_instance *s);
-static void src_accept_validator(struct srm_instance *s);
 static void src_release_held(struct srm_instance *s, bool cancel);
+static void src_discard_pending(struct srm_instance *s);
 static int src_http_start(struct srm_instance *s,
                           const struct srm_http_req *req,
                           srm_http_done_fn done, void *ud);
@@ -277,6 +277,13 @@ static void src_flush(struct srm_instance *s)
 
     if (srm_batch_empty(&s->pending))
         return;
+    if (s->commit_error != NULL) {
+        /* A batch of this pass failed to commit: what follows it cannot
+         * commit either without skipping the lost records (its cursor, or a
+         * validator, would move past them). The pass will end failing. */
+        src_discard_pending(s);
+        return;
+    }
     job = srm_xcalloc(1, sizeof(*job));
     job->s = s;
     job->pass_gen = s->pass_gen;
@@ -458,11 +465,8 @@ void srm_source_pass_done(struct srm_instance *s, enum srm_pass_status st,
     s->pass_retry_after = retry_after;
     free(s->pass_msg);
     s->pass_msg = srm_xstrdup_or_null(msg && *msg ? msg : NULL);
-    if (st == SRM_PASS_OK && !s->stopping) {
-        /* Ending the pass from inside a callback accepts that response. */
-        src_accept_validator(s);
+    if (st == SRM_PASS_OK && !s->stopping)
         src_flush(s);
-    }
     else
         src_discard_pending(s);
     src_maybe_finish(s);
@@ -606,11 +610,10 @@ struct src_http_call {
     bool conditional;
 };
 
-/* The validators of the response being handed to its plugin, kept only if
- * the plugin accepts the response (see src_accept_validator). */
+/* The response being handed to its plugin, so that http_reject can take
+ * its validators back. */
 struct src_offered {
-    const char *url, *etag, *last_modified;
-    bool taken, rejected;
+    const char *url;
 };
 
 static void src_http_done(const struct srm_http_resp *resp, void *arg)
@@ -625,23 +628,24 @@ static void src_http_done(const struct srm_http_resp *resp, void *arg)
         if (until > s->rate_limited_until)
             s->rate_limited_until = until;
     }
-    /* A 2xx answer's validators are remembered unless the plugin rejects
-     * the body (host->http_reject): a truncated page or a feed that does
-     * not parse must be fetched in full again next time, not hidden behind
-     * a 304. They join the pending batch, so they commit with the records
-     * of the response, and a failed pass keeps none either. */
+    /* A 2xx answer's validators join the pending batch before the plugin
+     * sees the body, so they commit in the same transaction as the records
+     * and cursor the plugin makes of it, never without them. If the plugin
+     * rejects the body (host->http_reject: truncated, not a feed) they are
+     * taken back, so it is fetched in full next time, not hidden behind a
+     * 304. A failed pass drops its pending batch, validators included. */
     if (call->conditional && resp->error == 0 && resp->status >= 200 &&
         resp->status < 300 && !s->stopping) {
-        offer.url = call->url;
-        offer.etag = srm_http_header(resp, "ETag");
-        offer.last_modified = srm_http_header(resp, "Last-Modified");
-        if (offer.etag != NULL || offer.last_modified != NULL)
+        const char *etag = srm_http_header(resp, "ETag");
+        const char *lm = srm_http_header(resp, "Last-Modified");
+        if (etag != NULL || lm != NULL) {
+            srm_batch_set_validator(&s->pending, call->url, etag, lm);
+            offer.url = call->url;
             s->offered = &offer;
+        }
     }
     srm_source_ref(s);
     call->done(s, resp, call->ud);
-    if (s->offered == &offer)
-        src_accept_validator(s);
     s->offered = NULL;
     free(call->url);
     free(call);
@@ -649,23 +653,12 @@ static void src_http_done(const struct srm_http_resp *resp, void *arg)
     srm_source_unref(s);
 }
 
-/* Keep the validators of the response being delivered (once). */
-static void src_accept_validator(struct srm_instance *s)
-{
-    struct src_offered *o = s->offered;
-
-    if (o == NULL || o->taken || o->rejected)
-        return;
-    o->taken = true;
-    srm_batch_set_validator(&s->pending, o->url, o->etag, o->last_modified);
-}
-
 void srm_source_http_reject(struct srm_instance *s,
                             const struct srm_http_resp *resp)
 {
     (void)resp; /* only the response in hand can be rejected */
     if (s->offered != NULL)
-        s->offered->rejected = true;
+        srm_batch_drop_validator(&s->pending, s->offered->url);
 }
 
 static bool src_http_chunk(const char *data, size_t len, void *arg)

@@ -398,9 +398,10 @@ struct srm_host_api {
     char *(*html_to_text)(const char *html, size_t len);
     void (*free)(void *ptr);
 
-    /* Say, from inside a done callback, that its response could not be used
-     * (truncated, not the expected format): srmd then forgets its
-     * validators, so the next conditional request fetches it in full. */
+    /* Say, from inside a done callback and before any cursor_set() in it,
+     * that its response could not be used (truncated, not the expected
+     * format): srmd then forgets its validators, so the next conditional
+     * request fetches it in full. */
     void (*http_reject)(struct srm_instance *inst,
                         const struct srm_http_resp *resp);
 };

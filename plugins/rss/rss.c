@@ -1,7 +1,11 @@
 /* rss.c - RSS/Atom connector: entry point, configuration and the pass.
  *
- * A pass submits every feed at once (the host queues them behind its
- * per-host limits) and counts completions. Each feed is handled whole in
+ * A pass keeps up to RSS_WINDOW feeds in flight (the host queues them
+ * behind its per-host limits), submitting the next as each one answers,
+ * and counts completions. The window is wider than any host's connection
+ * limit, so it costs no concurrency; it lets the host hold the rest of a
+ * long list while the writer catches up, instead of having every response
+ * of the pass (and the records made of it) waiting in memory at once. Each feed is handled whole in
  * its own done callback: entries emitted, then cursor_set("feed:<url>"),
  * so a feed's records commit with its cursor and a broken feed cannot take
  * the others down with it. */
@@ -17,6 +21,7 @@
 #include "srm/plugin.h"
 
 #define RSS_MAX_BODY (8u << 20)
+#define RSS_WINDOW 32
 
 enum rss_outcome { RSS_PENDING, RSS_OK, RSS_FAILED, RSS_LIMITED };
 
@@ -37,6 +42,7 @@ struct rss {
     int64_t max_items;
 
     struct rss_fetch *fetches; /* this pass, one per feed */
+    size_t n_submitted;
     size_t n_done;
     size_t n_emitted;
     bool busy;
@@ -149,29 +155,41 @@ static const char *rss_match(const struct rss *r, const char *title,
     return NULL;
 }
 
-/* s as plain text in a malloc'd string (HTML reduced by the host; its
- * buffer is freed with host->free as the SDK asks). NULL in, NULL out. */
-static int rss_plain(const char *s, bool html, char **ret)
-{
-    char *t;
+/* A plain text: the entry's own (borrowed) or the host's reduction of its
+ * HTML (freed with host->free, as the SDK asks). */
+struct rss_text {
+    char *s;
+    bool host;
+};
 
-    *ret = NULL;
+static void rss_text_free(struct rss_text *t)
+{
+    if (t->host && t->s != NULL)
+        rss_host->free(t->s);
+    t->s = NULL;
+}
+
+/* s as plain text: HTML reduced by the host, plain text borrowed as is
+ * (the entry outlives the text). NULL in, NULL out. */
+static int rss_plain(const char *s, bool html, struct rss_text *ret)
+{
+    ret->s = NULL;
+    ret->host = false;
     if (s == NULL)
         return 0;
     if (!html) {
-        *ret = strdup(s);
-        return *ret != NULL ? 0 : -ENOMEM;
+        ret->s = (char *)s; /* not written to, not freed */
+        return 0;
     }
-    t = rss_host->html_to_text(s, strlen(s));
-    if (t == NULL)
-        return -ENOMEM;
-    *ret = strdup(t);
-    rss_host->free(t);
-    return *ret != NULL ? 0 : -ENOMEM;
+    ret->s = rss_host->html_to_text(s, strlen(s));
+    ret->host = true;
+    return ret->s != NULL ? 0 : -ENOMEM;
 }
 
-/* The identity of an entry's author: uri, else mailto:, else name@host. */
-static char *rss_author_id(const struct rss_person *a, const char *feed_url)
+/* The identity of an entry's author: uri, else mailto:, else name@host,
+ * the host of the feed's URL (*host, parsed once per feed). */
+static char *rss_author_id(const struct rss_person *a, const char *feed_url,
+                           xmlURI **host)
 {
     char *id = NULL;
 
@@ -187,25 +205,29 @@ static char *rss_author_id(const struct rss_person *a, const char *feed_url)
     }
     if (a->name == NULL)
         return NULL;
-    xmlURI *u = xmlParseURI(feed_url);
-    const char *host = u != NULL && u->server != NULL ? u->server : "feed";
-    if (asprintf(&id, "%s@%s", a->name, host) < 0)
+    if (*host == NULL)
+        *host = xmlParseURI(feed_url);
+    xmlURI *u = *host;
+    const char *server = u != NULL && u->server != NULL ? u->server : "feed";
+    if (asprintf(&id, "%s@%s", a->name, server) < 0)
         id = NULL;
-    xmlFreeURI(u);
     return id;
 }
 
 static int rss_emit_entry(struct rss *r, struct rss_fetch *f,
                           const struct rss_feed *feed,
-                          const struct rss_entry *e)
+                          const struct rss_entry *e, xmlURI **host)
 {
-    char *title = NULL, *text = NULL, *rid = NULL, *aid = NULL;
+    struct rss_text title_t = {0}, text_t = {0};
+    char *title, *text, *rid = NULL, *aid = NULL;
     char *both = NULL;
     int rc;
 
-    rc = rss_plain(e->title, e->title_html, &title);
+    rc = rss_plain(e->title, e->title_html, &title_t);
     if (rc == 0)
-        rc = rss_plain(e->content, e->content_html, &text);
+        rc = rss_plain(e->content, e->content_html, &text_t);
+    title = title_t.s;
+    text = text_t.s;
     if (rc < 0)
         goto out;
     const char *matched = f->url;
@@ -219,7 +241,7 @@ static int rss_emit_entry(struct rss *r, struct rss_fetch *f,
         rc = -ENOMEM;
         goto out;
     }
-    aid = rss_author_id(&e->author, f->url);
+    aid = rss_author_id(&e->author, f->url, host);
     if (aid != NULL) {
         struct srm_identity id = SRM_IDENTITY_INIT;
         id.network = "web";
@@ -251,8 +273,8 @@ static int rss_emit_entry(struct rss *r, struct rss_fetch *f,
     r->n_emitted++;
 out:
     free(both);
-    free(title);
-    free(text);
+    rss_text_free(&title_t);
+    rss_text_free(&text_t);
     free(rid);
     free(aid);
     return rc;
@@ -298,15 +320,18 @@ static void rss_feed_body(struct rss *r, struct rss_fetch *f,
         return;
     }
     size_t n = feed->n_entries;
+    xmlURI *host = NULL;
     if ((int64_t)n > r->max_items)
         n = (size_t)r->max_items;
     for (size_t i = 0; i < n; i++) {
-        if (rss_emit_entry(r, f, feed, &feed->entries[i]) < 0) {
+        if (rss_emit_entry(r, f, feed, &feed->entries[i], &host) < 0) {
             rss_fail(f, RSS_FAILED, "out of memory");
+            xmlFreeURI(host);
             rss_feed_free(feed);
             return;
         }
     }
+    xmlFreeURI(host);
     for (size_t i = 0; i < feed->n_entries; i++)
         if (feed->entries[i].date > newest)
             newest = feed->entries[i].date;
@@ -356,6 +381,31 @@ static void rss_finish(struct rss *r)
 }
 
 static void rss_done(struct srm_instance *inst,
+                     const struct srm_http_resp *resp, void *ud);
+
+/* Fill the window. Done callbacks never run inside submit, so counting is
+ * safe; a refused submit counts as done at once. */
+static void rss_submit_more(struct rss *r)
+{
+    while (r->n_submitted < r->n_feeds &&
+           r->n_submitted - r->n_done < RSS_WINDOW) {
+        struct rss_fetch *f = &r->fetches[r->n_submitted++];
+        struct srm_http_req req = SRM_HTTP_REQ_INIT;
+        req.url = f->url;
+        req.flags = SRM_HTTP_CONDITIONAL;
+        req.max_body = RSS_MAX_BODY;
+        int rc = rss_host->http_submit(r->inst, &req, rss_done, f);
+        if (rc < 0) {
+            rss_fail(f, RSS_FAILED, "request refused (%d)", rc);
+            if (++r->n_done == r->n_feeds) {
+                rss_finish(r);
+                return;
+            }
+        }
+    }
+}
+
+static void rss_done(struct srm_instance *inst,
                      const struct srm_http_resp *resp, void *ud)
 {
     struct rss_fetch *f = ud;
@@ -383,6 +433,8 @@ static void rss_done(struct srm_instance *inst,
     }
     if (++r->n_done == r->n_feeds)
         rss_finish(r);
+    else
+        rss_submit_more(r);
 }
 
 static int rss_sync(void *vctx)
@@ -396,27 +448,14 @@ static int rss_sync(void *vctx)
     if (r->fetches == NULL)
         return -ENOMEM;
     r->busy = true;
+    r->n_submitted = 0;
     r->n_done = 0;
     r->n_emitted = 0;
     for (size_t i = 0; i < r->n_feeds; i++) {
         r->fetches[i].owner = r;
         r->fetches[i].url = r->feeds[i];
     }
-    /* Done callbacks never run inside submit, so counting is safe; a
-     * refused submit counts as done at once. */
-    for (size_t i = 0; i < r->n_feeds; i++) {
-        struct srm_http_req req = SRM_HTTP_REQ_INIT;
-        req.url = r->feeds[i];
-        req.flags = SRM_HTTP_CONDITIONAL;
-        req.max_body = RSS_MAX_BODY;
-        int rc = rss_host->http_submit(r->inst, &req, rss_done,
-                                       &r->fetches[i]);
-        if (rc < 0) {
-            rss_fail(&r->fetches[i], RSS_FAILED, "request refused (%d)", rc);
-            if (++r->n_done == r->n_feeds)
-                rss_finish(r);
-        }
-    }
+    rss_submit_more(r);
     return 0;
 }
 
