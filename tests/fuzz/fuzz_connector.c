@@ -103,8 +103,13 @@ static void fz_part_parse(struct fz_part *p, const char *data, size_t len)
     num[nlen] = '\0';
     p->status = strtol(num, NULL, 10);
     if (p->status <= 0) {
-        p->error = p->status == 0 || p->status < -2000 ? SRM_E_TRANSPORT
-                                                       : (int)p->status;
+        /* SRM_E_CANCELLED only ever reaches a plugin whose source is being
+         * destroyed (connectors then do not end their pass), so a live
+         * source never sees it: answer a transport error instead. */
+        p->error = p->status == 0 || p->status < -2000 ||
+                           p->status == SRM_E_CANCELLED
+                       ? SRM_E_TRANSPORT
+                       : (int)p->status;
         p->status = 0;
     }
     /* Header lines up to an empty line; the rest is the body. */
