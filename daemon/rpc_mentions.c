@@ -331,6 +331,24 @@ static void mr_list(struct srm_rpc_call *call, json_t *params)
 
 /* ---- mentions.search ---- */
 
+/* The matched words of one result in context: "…the [pricing] page…". */
+static json_t *mr_snippet(struct srm_db *db, const char *q, int64_t id)
+{
+    sqlite3_stmt *st = srm_db_stmt(db, SRM_STMT_INBOX_SNIPPET);
+    json_t *v = json_null();
+
+    if (st == NULL)
+        return v;
+    srm_db_bind_text(st, ":q", q);
+    srm_db_bind_int64(st, ":id", id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        json_decref(v);
+        v = srm_rpc_col_text(st, 0);
+    }
+    srm_db_stmt_done(st);
+    return v;
+}
+
 static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
 {
     sqlite3_stmt *st = srm_db_stmt(db, SRM_STMT_INBOX_SEARCH);
@@ -372,7 +390,9 @@ static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
         last_id = sqlite3_column_int64(st, 0);
         last_rank = sqlite3_column_double(st, 13);
         json_object_set_new(item, "rank", json_real(last_rank));
-        json_object_set_new(item, "snippet", srm_rpc_col_text(st, 14));
+        json_object_set_new(item, "snippet",
+                            mr_snippet(db, srm_rpc_job_str(job, "query"),
+                                       last_id));
         json_array_append_new(items, item);
         n++;
     }
