@@ -341,7 +341,7 @@
     " VALUES (:network, :remote_id, :source_id, :identity_id, :text, :url,"   \
     " :created_at, :edited_at, :now, :reply_to, :matched, :lang,"             \
     " :visibility, :context_title, :context_url, :reply_ref, :flags,"         \
-    " :deleted)"
+    " :deleted) ON CONFLICT (network, remote_id) DO NOTHING"
 /* An edit: content fields only. status, assignee and deleted stay. */
 #define SRM_SQL_MENTION_UPDATE                                                \
     "UPDATE mentions SET text = :text,"                                       \

@@ -208,6 +208,33 @@ void srm_batch_fini(struct srm_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+static bool rec_str_eq(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool srm_rec_identity_same(const struct srm_rec_identity *a,
+                           const struct srm_rec_identity *b)
+{
+    if (!rec_str_eq(a->network, b->network) ||
+        !rec_str_eq(a->remote_id, b->remote_id) ||
+        !rec_str_eq(a->handle, b->handle) ||
+        !rec_str_eq(a->display_name, b->display_name) ||
+        !rec_str_eq(a->profile_url, b->profile_url) ||
+        !rec_str_eq(a->bio, b->bio) ||
+        !rec_str_eq(a->avatar_url, b->avatar_url) ||
+        !rec_str_eq(a->email, b->email) || a->followers != b->followers ||
+        a->following != b->following || a->posts != b->posts ||
+        a->n_links != b->n_links)
+        return false;
+    for (size_t i = 0; i < a->n_links; i++)
+        if (!rec_str_eq(a->links[i].label, b->links[i].label) ||
+            !rec_str_eq(a->links[i].url, b->links[i].url) ||
+            a->links[i].verified_at != b->links[i].verified_at)
+            return false;
+    return true;
+}
+
 bool srm_batch_empty(const struct srm_batch *b)
 {
     return srm_batch_records(b) == 0 && b->cursors.n == 0 &&

@@ -105,6 +105,11 @@ size_t srm_batch_records(const struct srm_batch *b);
 /* Move everything of src to the end of dst; src is left empty. */
 void srm_batch_move(struct srm_batch *dst, struct srm_batch *src);
 
+/* Whether two identity records say exactly the same (every field, links in
+ * the same order). */
+bool srm_rec_identity_same(const struct srm_rec_identity *a,
+                           const struct srm_rec_identity *b);
+
 /* Validate and copy a plugin record into the batch. On a bad record return
  * SRM_E_BADREC and set *ret_reason to a static string ("remote_id missing",
  * "network too long"...). Invalid UTF-8 is replaced by U+FFFD, control

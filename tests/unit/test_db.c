@@ -455,6 +455,60 @@ static void test_author_auto_created(void **state)
     srm_batch_fini(&b);
 }
 
+/* One batch naming the same author many times (a feed's items): repeats
+ * that say nothing new are skipped, a repeat that differs still lands, the
+ * mentions all point at the one identity, and an author first known only by
+ * id in the batch is created once. */
+static void test_repeats_in_one_batch(void **state)
+{
+    struct fx *f = *state;
+    struct srm_batch b;
+
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_identity(&b, "a1", "ann@m.example", "Ann", 10, NULL, 0);
+    add_mention(&b, "p1", "a1", "first", 100, 0, 0);
+    add_identity(&b, "a1", "ann@m.example", "Ann", 10, NULL, 0);
+    add_mention(&b, "p2", "a1", "second", 101, 0, 0);
+    add_identity(&b, "a1", "ann@m.example", "Ann B.", 11, NULL, 0);
+    add_mention(&b, "p3", "a1", "third", 102, 0, 0);
+    add_mention(&b, "p4", "z9", "by someone unknown", 103, 0, 0);
+    add_mention(&b, "p5", "z9", "again", 104, 0, 0);
+    add_mention(&b, "p1", "a1", "first", 100, 0, 0); /* a repeat */
+    apply(f, &b);
+    assert_int_equal(b.new_identities, 2);
+    assert_int_equal(b.new_mentions, 5);
+    assert_true(b.identities.items[0].changed);
+    assert_false(b.identities.items[1].changed);
+    assert_true(b.identities.items[2].changed);
+    assert_int_equal(b.identities.items[1].person_id,
+                     b.identities.items[0].person_id);
+    srm_batch_fini(&b);
+    assert_q_text(f->db, "SELECT display_name FROM identities"
+                         " WHERE remote_id = 'a1'", "Ann B.");
+    assert_int_equal(q_int(f->db, "SELECT followers FROM identities"
+                                  " WHERE remote_id = 'a1'"), 11);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM identities"), 2);
+    assert_int_equal(q_int(f->db, "SELECT count(DISTINCT identity_id)"
+                                  " FROM mentions WHERE remote_id IN"
+                                  " ('p1', 'p2', 'p3')"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(DISTINCT identity_id)"
+                                  " FROM mentions WHERE remote_id IN"
+                                  " ('p4', 'p5')"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM mentions"), 5);
+    assert_fts_consistent(f->db);
+
+    /* The next batch starts with an empty cache: the same record is
+     * looked up again (and found), not taken for new. */
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_identity(&b, "a1", "ann@m.example", "Ann B.", 11, NULL, 0);
+    add_mention(&b, "p6", "a1", "sixth", 105, 0, 0);
+    apply(f, &b);
+    assert_int_equal(b.new_identities, 0);
+    assert_int_equal(b.new_mentions, 1);
+    srm_batch_fini(&b);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM identities"), 2);
+}
+
 static void test_failed_batch_leaves_nothing(void **state)
 {
     struct fx *f = *state;
@@ -615,6 +669,7 @@ int main(void)
         T(test_edit_updates_fts),
         T(test_deleted_never_resurrected),
         T(test_author_auto_created),
+        T(test_repeats_in_one_batch),
         T(test_failed_batch_leaves_nothing),
         T(test_sources_cursors_members),
         T(test_open_errors),

@@ -183,6 +183,35 @@ static void test_identity_links_and_old_struct(void **state)
     srm_batch_fini(&b);
 }
 
+/* Two identity records are the same only when every field is. */
+static void test_identity_same(void **state)
+{
+    struct srm_rec_link la = {.label = "Blog", .url = "https://a.example"};
+    struct srm_rec_link lb = {.label = "Blog", .url = "https://b.example"};
+    struct srm_rec_identity a = {.network = "web", .remote_id = "x",
+                                 .handle = "h", .followers = 3,
+                                 .following = -1, .posts = -1,
+                                 .links = &la, .n_links = 1};
+    struct srm_rec_identity b = a;
+
+    (void)state;
+    assert_true(srm_rec_identity_same(&a, &b));
+    b.display_name = "Name";
+    assert_false(srm_rec_identity_same(&a, &b));
+    b = a;
+    b.followers = 4;
+    assert_false(srm_rec_identity_same(&a, &b));
+    b = a;
+    b.links = &lb;
+    assert_false(srm_rec_identity_same(&a, &b));
+    b = a;
+    b.n_links = 0;
+    assert_false(srm_rec_identity_same(&a, &b));
+    b = a;
+    b.remote_id = "y";
+    assert_false(srm_rec_identity_same(&a, &b));
+}
+
 static void test_cursors_validators_move(void **state)
 {
     struct srm_batch a, b;
@@ -225,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_mention_validation),
         cmocka_unit_test(test_contact_interaction_validation),
         cmocka_unit_test(test_identity_links_and_old_struct),
+        cmocka_unit_test(test_identity_same),
         cmocka_unit_test(test_cursors_validators_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
