@@ -1,5 +1,6 @@
 /* rpc_sources.c - sources.list, sources.show, sources.sync. */
 #include <errno.h>
+#include <string.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -24,14 +25,64 @@ static json_t *rpc_source_json(const struct srm_instance *s)
         (json_int_t)s->identities_total);
 }
 
+/* sources.list builds its answer on the loop thread: with 10,000 sources
+ * one answer took 380 ms, during which nothing else ran. Clients page with
+ * limit and after; without limit the whole list comes, as before. */
+#define RPC_SOURCES_LIMIT_MAX 10000
+
 static void rpc_sources_list(struct srm_rpc_call *call, json_t *params)
 {
-    json_t *list = json_array();
+    struct srm_instance *s = srm_daemon_self->sources;
+    struct srm_instance *last = NULL;
+    const char *after = NULL, *state = NULL;
+    json_int_t limit = -1; /* absent: every source */
+    json_t *list;
+    size_t n = 0;
 
-    (void)params;
-    for (struct srm_instance *s = srm_daemon_self->sources; s; s = s->next)
+    if (!srm_rpc_param_int(call, params, "limit", false, &limit) ||
+        !srm_rpc_param_str(call, params, "after", false, &after) ||
+        !srm_rpc_param_str(call, params, "state", false, &state))
+        return;
+    if (limit != -1 && (limit < 1 || limit > RPC_SOURCES_LIMIT_MAX)) {
+        srm_rpc_fail(call, SRM_RPC_INVALID_PARAMS,
+                     "limit must be 1 to %d", RPC_SOURCES_LIMIT_MAX);
+        return;
+    }
+    if (state != NULL && srm_source_state_parse(state) < 0) {
+        srm_rpc_fail(call, SRM_RPC_INVALID_PARAMS,
+                     "state: no state named %s (idle, syncing, backoff,"
+                     " failing, auth_failed, bad_config)", state);
+        return;
+    }
+    if (after != NULL) {
+        while (s != NULL && strcmp(s->name, after) != 0)
+            s = s->next;
+        if (s == NULL) {
+            srm_rpc_fail(call, SRM_RPC_NOT_FOUND,
+                         "after: no source named %s", after);
+            return;
+        }
+        s = s->next;
+    }
+    list = json_array();
+    for (; s != NULL; s = s->next) {
+        if (state != NULL &&
+            strcmp(srm_source_state_name(s->state), state) != 0)
+            continue;
+        if (limit > 0 && n == (size_t)limit)
+            break;
         json_array_append_new(list, rpc_source_json(s));
-    srm_rpc_reply(call, json_pack("{s:o}", "sources", list));
+        last = s;
+        n++;
+    }
+    /* More to come only when a matching source is left after the page. */
+    while (s != NULL && state != NULL &&
+           strcmp(srm_source_state_name(s->state), state) != 0)
+        s = s->next;
+    srm_rpc_reply(call, json_pack("{s:o, s:o}", "sources", list, "next",
+                                  s != NULL && last != NULL
+                                      ? json_string(last->name)
+                                      : json_null()));
 }
 
 static struct srm_instance *rpc_source_param(struct srm_rpc_call *call,

@@ -95,6 +95,14 @@ const char *srm_source_state_name(enum srm_src_state st)
     return names[st];
 }
 
+int srm_source_state_parse(const char *name)
+{
+    for (int st = SRM_SRC_IDLE; st <= SRM_SRC_STOPPED; st++)
+        if (strcmp(srm_source_state_name(st), name) == 0)
+            return st;
+    return -1;
+}
+
 void srm_source_log(struct srm_instance *s, int level, const char *fmt, ...)
 {
     char tag[256];

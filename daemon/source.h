@@ -40,6 +40,8 @@ enum srm_src_state {
     SRM_SRC_STOPPED,
 };
 const char *srm_source_state_name(enum srm_src_state s);
+/* The state named name ("idle"...), or -1. */
+int srm_source_state_parse(const char *name);
 
 /* Records that force a flush of a pass's batch even without a cursor_set,
  * so a huge pass never holds unbounded memory. */

@@ -1,5 +1,6 @@
 /* cmd_sources.c - `srmctl sources`, `source NAME`, `sync NAME`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,26 +32,58 @@ static void src_row(struct srmctl_table *t, json_t *s, time_t now)
     srmctl_table_add(t, row);
 }
 
+/* Pages of this many: each page is built on srmd's loop thread, so a big
+ * daemon is listed in slices instead of one long stall. */
+#define SRC_PAGE 500
+
 static int cmd_sources(struct srmctl *ctx, int argc, char **argv)
 {
     static const char *const head[SRC_NCOLS] = {
         "NAME", "PLUGIN", "STATE", "EVERY", "LAST OK",
         "NEXT", "NEW", "MENTIONS", "FAILURES", "LAST ERROR"};
-    json_t *res, *s;
-    int r = srmctl_call_or_json(ctx, "sources.list", NULL, &res);
-    struct srmctl_table *t;
+    const char *state = NULL;
+    json_t *all = json_array(), *res, *s;
+    char *after = NULL;
     time_t now = time(NULL);
+    int r = SRMCTL_EXIT_OK;
     size_t i;
 
-    if (res == NULL)
-        return r;
-    t = srmctl_table_create(SRC_NCOLS, head);
-    json_array_foreach(json_object_get(res, "sources"), i, s)
-        src_row(t, s, now);
-    srmctl_table_print(t, stdout);
-    srmctl_table_destroy(t);
-    json_decref(res);
-    return SRMCTL_EXIT_OK;
+    if (argc == 3 && strcmp(argv[1], "--state") == 0)
+        state = argv[2];
+    else if (argc != 1) {
+        json_decref(all);
+        return srmctl_usage("sources: the only option is --state STATE");
+    }
+    do {
+        json_t *params = json_pack("{s:i}", "limit", SRC_PAGE);
+        if (after != NULL)
+            json_object_set_new(params, "after", json_string(after));
+        if (state != NULL)
+            json_object_set_new(params, "state", json_string(state));
+        r = srmctl_call(ctx, "sources.list", params, &res);
+        if (r != SRMCTL_EXIT_OK)
+            break;
+        json_array_extend(all, json_object_get(res, "sources"));
+        free(after);
+        after = json_is_string(json_object_get(res, "next"))
+                    ? strdup(json_string_value(json_object_get(res, "next")))
+                    : NULL;
+        json_decref(res);
+    } while (after != NULL);
+    free(after);
+    if (r == SRMCTL_EXIT_OK && ctx->json) {
+        json_t *o = json_pack("{s:O, s:n}", "sources", all, "next");
+        srmctl_print_json(o);
+        json_decref(o);
+    } else if (r == SRMCTL_EXIT_OK) {
+        struct srmctl_table *t = srmctl_table_create(SRC_NCOLS, head);
+        json_array_foreach(all, i, s)
+            src_row(t, s, now);
+        srmctl_table_print(t, stdout);
+        srmctl_table_destroy(t);
+    }
+    json_decref(all);
+    return r;
 }
 
 static bool src_is_time(const char *key)
@@ -128,8 +161,9 @@ static int cmd_sync(struct srmctl *ctx, int argc, char **argv)
 }
 
 static const struct srmctl_cmd sources_cmds[] = {
-    {"sources", "", "list the sources with their state and counters",
-     "srmctl sources", 0, 0, cmd_sources},
+    {"sources", "[--state STATE]",
+     "list the sources (or those in one state) with their counters",
+     "srmctl sources --state failing", 0, 2, cmd_sources},
     {"source", "NAME", "show one source, its config (secrets hidden) and "
      "cursors", "srmctl source hn", 1, 1, cmd_source},
     {"sync", "NAME", "start a sync of a source now", "srmctl sync hn", 1, 1,

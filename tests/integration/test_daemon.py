@@ -135,6 +135,70 @@ def test_reload_applies_and_refuses():
         srv.stop()
 
 
+def test_sources_list_pages_and_filters():
+    srv = fixture_server()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    closed = probe.getsockname()[1]
+    probe.close()  # nothing listens there: those sources fail
+    try:
+        cfg = "".join(testnet_source("s%d" % i, srv.port) for i in range(6))
+        cfg += "".join(testnet_source("f%d" % i, closed) for i in range(2))
+        with Srmd(sources=cfg, plugin_dir=TESTNET_DIR) as d:
+            for i in range(2):
+                d.wait_source("f%d" % i, lambda x: x["state"] == "failing")
+            # Pages of 3 in config order; next names the last one given.
+            names, after, pages = [], None, 0
+            while True:
+                params = {"limit": 3}
+                if after:
+                    params["after"] = after
+                r = d.call("sources.list", params)
+                pages += 1
+                assert len(r["sources"]) <= 3, r
+                names += [x["name"] for x in r["sources"]]
+                after = r["next"]
+                if after is None:
+                    break
+                assert after == names[-1]
+            assert names == ["s%d" % i for i in range(6)] + ["f0", "f1"]
+            assert pages == 3
+            # A state filter pages over the matching sources only.
+            r = d.call("sources.list", {"state": "failing", "limit": 1})
+            assert [x["name"] for x in r["sources"]] == ["f0"]
+            assert r["next"] == "f0"
+            r = d.call("sources.list", {"state": "failing", "after": "f0"})
+            assert [x["name"] for x in r["sources"]] == ["f1"]
+            assert r["next"] is None
+            r = d.call("sources.list", {"state": "failing", "limit": 2})
+            assert r["next"] is None, r
+            assert d.call("sources.list")["next"] is None
+            # Bad parameters are refused, and the connection lives on.
+            c = d.client()
+            try:
+                for params, code in (({"limit": 0}, -32602),
+                                     ({"limit": "3"}, -32602),
+                                     ({"state": "sleepy"}, -32602),
+                                     ({"after": "nope"}, -32002)):
+                    try:
+                        c.call("sources.list", params)
+                        raise AssertionError("accepted %r" % params)
+                    except srmtest.RpcError as e:
+                        assert e.code == code, (params, e)
+                assert len(c.call("sources.list")["sources"]) == 8
+            finally:
+                c.close()
+            # srmctl pages for the user and prints one list.
+            out = d.ctl("--json", "sources", check=True)
+            assert len(json.loads(out.stdout)["sources"]) == 8
+            out = d.ctl("sources", "--state", "failing", check=True)
+            rows = [l.split()[0] for l in out.stdout.splitlines()[1:]]
+            assert rows == ["f0", "f1"], out.stdout
+            assert d.ctl("sources", "--bogus").returncode == 2
+    finally:
+        srv.stop()
+
+
 def test_malformed_requests_keep_the_connection():
     with Srmd() as d:
         c = d.client()
@@ -270,7 +334,7 @@ def test_srmctl_exit_codes():
         assert out.returncode == 3, out
         assert "cannot reach srmd" in out.stderr
         out = d.ctl("--json", "call", "sources.list", check=True)
-        assert json.loads(out.stdout) == {"sources": []}
+        assert json.loads(out.stdout) == {"sources": [], "next": None}
 
 
 def test_shutdown_rpc():
