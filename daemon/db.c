@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "fts_rank.h"
 #include "idcache.h"
 #include "log.h"
 #include "mem.h"
@@ -388,6 +390,12 @@ static int db_configure(struct srm_db *db, int cache_kib)
     rc = sqlite3_exec(db->h, SRM_SQL_PRAGMAS, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         r = srm_db_fail(db, rc, NULL);
+        goto fail;
+    }
+    r = srm_fts_rank_register(db->h); /* mentions.search's ranking */
+    if (r < 0) {
+        SRM_ERROR("db: %s: cannot register srm_rank: %s", db->path,
+                  srm_strerror(r));
         goto fail;
     }
     if (cache_kib > 0) {

@@ -331,22 +331,41 @@ static void mr_list(struct srm_rpc_call *call, json_t *params)
 
 /* ---- mentions.search ---- */
 
-/* The matched words of one result in context: "…the [pricing] page…". */
-static json_t *mr_snippet(struct srm_db *db, const char *q, int64_t id)
+/* The matched words of each result in context ("…the [pricing] page…"),
+ * set as "snippet" on the items, whose ids are ids[0..n). */
+static void mr_snippets(struct srm_db *db, const char *q, json_t *items,
+                        const int64_t *ids, size_t n)
 {
-    sqlite3_stmt *st = srm_db_stmt(db, SRM_STMT_INBOX_SNIPPET);
-    json_t *v = json_null();
+    sqlite3_stmt *st;
+    json_t *list;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    char *text;
 
-    if (st == NULL)
-        return v;
+    for (size_t i = 0; i < n; i++) {
+        json_object_set_new(json_array_get(items, i), "snippet", json_null());
+        lo = ids[i] < lo ? ids[i] : lo;
+        hi = ids[i] > hi ? ids[i] : hi;
+    }
+    if (n == 0 || (st = srm_db_stmt(db, SRM_STMT_INBOX_SNIPPETS)) == NULL)
+        return;
+    list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_integer(ids[i]));
+    text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
     srm_db_bind_text(st, ":q", q);
-    srm_db_bind_int64(st, ":id", id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        json_decref(v);
-        v = srm_rpc_col_text(st, 0);
+    srm_db_bind_int64(st, ":lo", lo);
+    srm_db_bind_int64(st, ":hi", hi);
+    srm_db_bind_text(st, ":ids", text);
+    while (text != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id)
+                json_object_set_new(json_array_get(items, i), "snippet",
+                                    srm_rpc_col_text(st, 1));
     }
     srm_db_stmt_done(st);
-    return v;
+    free(text);
 }
 
 static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
@@ -355,6 +374,7 @@ static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
     const char *cursor = srm_rpc_job_str(job, "cursor");
     json_int_t limit = mr_limit(job);
     json_t *items = json_array(), *next = json_null();
+    int64_t ids[MR_LIMIT_MAX];
     double c_rank, last_rank = 0;
     long long c_id;
     int64_t last_id = 0;
@@ -390,17 +410,16 @@ static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
         last_id = sqlite3_column_int64(st, 0);
         last_rank = sqlite3_column_double(st, 13);
         json_object_set_new(item, "rank", json_real(last_rank));
-        json_object_set_new(item, "snippet",
-                            mr_snippet(db, srm_rpc_job_str(job, "query"),
-                                       last_id));
         json_array_append_new(items, item);
-        n++;
+        ids[n++] = last_id;
     }
     if (rc != SQLITE_DONE) {
         rc = mr_step_fail(db, job, rc, true);
         goto fail;
     }
     srm_db_stmt_done(st);
+    st = NULL;
+    mr_snippets(db, srm_rpc_job_str(job, "query"), items, ids, (size_t)n);
     job->result = json_pack("{s:o, s:o}", "items", items, "next_cursor",
                             next);
     return 0;

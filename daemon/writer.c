@@ -3,6 +3,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -33,7 +34,14 @@ struct srm_writer {
     struct wr_list done;    /* finished, done callback not yet run */
     size_t pending;         /* submitted and done callback not yet run */
     bool stopping;
+    /* Loop thread only: */
+    uint64_t trimmed_at;    /* uv_now of the last malloc_trim */
 };
+
+/* A burst of ingest leaves megabytes of freed batches in malloc's arenas,
+ * which glibc keeps (resident) unless asked: when the writer goes idle,
+ * hand free pages back, at most this often. */
+#define WR_TRIM_EVERY_MS 5000
 
 static void wr_list_init(struct wr_list *l)
 {
@@ -139,6 +147,22 @@ static void wr_thread(void *arg)
     }
 }
 
+static void wr_trim_if_idle(struct srm_writer *w)
+{
+    uint64_t now = uv_now(w->loop);
+    size_t pending;
+
+    if (now - w->trimmed_at < WR_TRIM_EVERY_MS)
+        return;
+    uv_mutex_lock(&w->mu);
+    pending = w->pending;
+    uv_mutex_unlock(&w->mu);
+    if (pending == 0) {
+        malloc_trim(0);
+        w->trimmed_at = now;
+    }
+}
+
 /* Run the done callbacks of every finished job, on the loop thread. */
 static void wr_deliver(struct srm_writer *w)
 {
@@ -163,6 +187,7 @@ static void wr_deliver(struct srm_writer *w)
                 j->done(j->job, j->status);
             free(j);
         }
+        wr_trim_if_idle(w);
     }
 }
 

@@ -509,6 +509,73 @@ static void test_repeats_in_one_batch(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM identities"), 2);
 }
 
+/* srm_rank: bm25's order for one word; bm25's very scores for several
+ * words while each is in fewer than 20,000 rows. */
+static void test_srm_rank_matches_bm25(void **state)
+{
+    struct fx *f = *state;
+    static const char *const texts[] = {
+        "quokka", "quokka quokka on the island", "a quokka and a wombat",
+        "wombat wombat wombat quokka", "the long road past the island and "
+        "the bay where one quokka lives", "wombat only", "quokka wombat",
+    };
+    struct srm_batch b;
+    char id[16];
+    sqlite3 *h = srm_db_handle(f->db);
+    static const char *const sql[] = {
+        "SELECT group_concat(id) FROM (SELECT rowid AS id FROM mentions_fts"
+        " WHERE mentions_fts MATCH :q ORDER BY %s, rowid)",
+        "SELECT bm25(mentions_fts), srm_rank(mentions_fts)"
+        " FROM mentions_fts WHERE mentions_fts MATCH :q",
+    };
+
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        snprintf(id, sizeof(id), "r%zu", i);
+        add_mention(&b, id, NULL, texts[i], 100 + (int64_t)i, 0, 0);
+    }
+    apply(f, &b);
+    srm_batch_fini(&b);
+    for (int k = 0; k < 2; k++) {
+        const char *q = k == 0 ? "quokka" : "wombat";
+        char *by_rank, *by_srm;
+        char buf[256];
+        sqlite3_stmt *st;
+
+        snprintf(buf, sizeof(buf), sql[0], "rank");
+        assert_int_equal(sqlite3_prepare_v2(h, buf, -1, &st, NULL), 0);
+        sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        by_rank = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        snprintf(buf, sizeof(buf), sql[0], "srm_rank(mentions_fts)");
+        assert_int_equal(sqlite3_prepare_v2(h, buf, -1, &st, NULL), 0);
+        sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        by_srm = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        assert_string_equal(by_srm, by_rank);
+        free(by_rank);
+        free(by_srm);
+    }
+    {
+        sqlite3_stmt *st;
+        int rows = 0;
+
+        assert_int_equal(sqlite3_prepare_v2(h, sql[1], -1, &st, NULL), 0);
+        sqlite3_bind_text(st, 1, "quokka wombat", -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            double a = sqlite3_column_double(st, 0);
+            double d = a - sqlite3_column_double(st, 1);
+            assert_true(a < 0);
+            assert_true(d < 1e-9 && d > -1e-9);
+            rows++;
+        }
+        assert_int_equal(rows, 3);
+        sqlite3_finalize(st);
+    }
+}
+
 static void test_failed_batch_leaves_nothing(void **state)
 {
     struct fx *f = *state;
@@ -670,6 +737,7 @@ int main(void)
         T(test_deleted_never_resurrected),
         T(test_author_auto_created),
         T(test_repeats_in_one_batch),
+        T(test_srm_rank_matches_bm25),
         T(test_failed_batch_leaves_nothing),
         T(test_sources_cursors_members),
         T(test_open_errors),
