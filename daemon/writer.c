@@ -5,6 +5,10 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mem.h"
@@ -118,10 +122,34 @@ static void wr_run_group(struct srm_writer *w, struct wr_job *jobs)
     }
 }
 
+/* Ingest is background work; a query is someone waiting. With both cores
+ * busy (the writer takes one whole core during a big sync), the reader
+ * threads and the loop should win the CPU: on Linux, nice applies to the
+ * calling thread alone when given its thread id. Lowering one's own
+ * priority needs no privilege; failing to is harmless. */
+#define WR_NICE_INCREMENT 5
+
+static void wr_lower_priority(void)
+{
+#ifdef __linux__
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    int nice_now;
+
+    errno = 0;
+    nice_now = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (errno == 0 &&
+        setpriority(PRIO_PROCESS, (id_t)tid,
+                    nice_now + WR_NICE_INCREMENT) < 0)
+        SRM_DEBUG("writer: cannot lower its priority: %s", strerror(errno));
+#endif
+}
+
 static void wr_thread(void *arg)
 {
     struct srm_writer *w = arg;
     struct wr_list group;
+
+    wr_lower_priority();
 
     for (;;) {
         uv_mutex_lock(&w->mu);

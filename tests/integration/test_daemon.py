@@ -66,6 +66,28 @@ def test_start_status_stop():
     assert d.query("PRAGMA user_version")[0][0] >= 1
 
 
+def _thread_nices(pid):
+    """{tid: nice} of every thread of pid, from /proc."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[int(tid)] = int(fields[16])  # field 19 of stat(5)
+    return out
+
+
+def test_writer_yields_to_queries():
+    # The writer thread runs at nice +5 so queries win the CPU during
+    # a big sync; every other thread keeps the process's own nice.
+    with Srmd() as d:
+        nices = _thread_nices(d.proc.pid)
+        base = nices[d.proc.pid]
+        lowered = [t for t, n in nices.items() if n == min(base + 5, 19)]
+        assert len(lowered) == 1, nices
+        assert all(n == base for t, n in nices.items()
+                   if t not in lowered), nices
+
+
 def test_check_config():
     d = Srmd(start=False)
     out = subprocess.run([srmtest.SRMD, "-c", d.config, "--check-config"],
