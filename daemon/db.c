@@ -24,7 +24,21 @@ struct srm_db {
     bool read_only;
     sqlite3_stmt *stmts[SRM_STMT_COUNT_];
     struct srm_idcache *ids; /* the identities of the batch being applied */
+    /* SRM_SQL_PROFILE=1 in the environment: time spent per statement, by
+     * srm_sql_id (the last slot: statements run outside the table), logged
+     * when the connection closes. NULL otherwise. */
+    struct db_profile *profile;
 };
+
+struct db_profile {
+    uint64_t ns[SRM_STMT_COUNT_ + 1];
+    uint64_t runs[SRM_STMT_COUNT_ + 1];
+};
+
+#define DB_SQL_NAME_(name) [SRM_STMT_##name] = #name,
+static const char *const db_sql_names[SRM_STMT_COUNT_] = {
+    SRM_SQL_STATEMENTS(DB_SQL_NAME_)};
+#undef DB_SQL_NAME_
 
 #define DB_SQL_TEXT_(name) [SRM_STMT_##name] = SRM_SQL_##name,
 static const char *const db_sql[SRM_STMT_COUNT_] = {
@@ -36,6 +50,7 @@ static const char *const db_migrations[] = {
     SRM_SQL_MIGRATION_1,
     SRM_SQL_MIGRATION_2, /* db_sql_people.h */
     SRM_SQL_MIGRATION_3, /* db_sql_inbox.h */
+    SRM_SQL_MIGRATION_4, /* mentions.status CHECK without IN */
 };
 _Static_assert(SRM_ARRAY_LEN(db_migrations) == SRM_DB_SCHEMA_VERSION,
                "one migration per schema version");
@@ -318,11 +333,12 @@ static int db_user_version(struct srm_db *db, int64_t *ret)
     return db_query_int64(db, st, NULL, ret);
 }
 
+/* Returns 1 when it migrated, 0 when the schema was current, or an error. */
 static int db_migrate(struct srm_db *db)
 {
     int64_t v;
     char *msg = NULL;
-    int r, rc;
+    int migrated = 0, r, rc;
 
     for (;;) {
         r = db_user_version(db, &v);
@@ -335,7 +351,7 @@ static int db_migrate(struct srm_db *db)
             return -EPROTO;
         }
         if (v == SRM_DB_SCHEMA_VERSION)
-            return 0;
+            return migrated;
         r = srm_db_begin(db);
         if (r < 0)
             return r;
@@ -362,10 +378,72 @@ static int db_migrate(struct srm_db *db)
             goto fail;
         SRM_INFO("db: %s: schema migrated to version %lld", db->path,
                  (long long)v + 1);
+        migrated = 1;
     }
 fail:
     srm_db_rollback(db);
     return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* SRM_SQL_PROFILE: where a connection's time goes, per statement       */
+
+static int db_profile_cb(unsigned type, void *ctx, void *p, void *x)
+{
+    struct srm_db *db = ctx;
+    size_t id = SRM_STMT_COUNT_;
+
+    if (type != SQLITE_TRACE_PROFILE)
+        return 0;
+    for (size_t i = 0; i < SRM_STMT_COUNT_; i++)
+        if (db->stmts[i] == p) {
+            id = i;
+            break;
+        }
+    db->profile->ns[id] += *(const sqlite3_int64 *)x;
+    db->profile->runs[id]++;
+    return 0;
+}
+
+static void db_profile_start(struct srm_db *db)
+{
+    const char *env = getenv("SRM_SQL_PROFILE");
+
+    if (env == NULL || strcmp(env, "1") != 0)
+        return;
+    db->profile = srm_xcalloc(1, sizeof(*db->profile));
+    sqlite3_trace_v2(db->h, SQLITE_TRACE_PROFILE, db_profile_cb, db);
+}
+
+static void db_profile_report(struct srm_db *db)
+{
+    struct db_profile *p = db->profile;
+    uint64_t total = 0;
+
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i <= SRM_STMT_COUNT_; i++)
+        total += p->ns[i];
+    SRM_NOTICE("db: %s%s: SQL profile, %.1f ms in all:", db->path,
+               db->read_only ? " (read-only)" : "", (double)total / 1e6);
+    /* Largest first; a selection sort over ~150 entries, once. */
+    for (;;) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i <= SRM_STMT_COUNT_; i++)
+            if (p->runs[i] > 0 && (best == SIZE_MAX || p->ns[i] > p->ns[best]))
+                best = i;
+        if (best == SIZE_MAX)
+            break;
+        SRM_NOTICE("db:   %-24s %8.1f ms %5.1f%% %9llu runs %8.2f us each",
+                   best < SRM_STMT_COUNT_ ? db_sql_names[best] : "(other)",
+                   (double)p->ns[best] / 1e6,
+                   total ? 100.0 * (double)p->ns[best] / (double)total : 0.0,
+                   (unsigned long long)p->runs[best],
+                   (double)p->ns[best] / 1e3 / (double)p->runs[best]);
+        p->runs[best] = 0;
+    }
+    free(p);
+    db->profile = NULL;
 }
 
 static int db_configure(struct srm_db *db, int cache_kib)
@@ -375,6 +453,7 @@ static int db_configure(struct srm_db *db, int cache_kib)
 
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, 5000);
+    db_profile_start(db);
     if (!db->read_only) {
         rc = sqlite3_prepare_v2(db->h, SRM_SQL_WAL, -1, &st, NULL);
         if (rc == SQLITE_OK)
@@ -447,6 +526,13 @@ int srm_db_open(const char *path, bool read_only, int cache_kib,
         r = db_migrate(db);
         if (r < 0)
             goto fail;
+        if (r > 0) {
+            /* A connection keeps the table definitions it parsed before a
+             * migration edited them in place (migration 4): start afresh
+             * on the migrated file. */
+            srm_db_close(db);
+            return srm_db_open(path, read_only, cache_kib, ret_db);
+        }
     } else {
         r = db_user_version(db, &v);
         if (r < 0)
@@ -469,6 +555,7 @@ void srm_db_close(struct srm_db *db)
 {
     if (db == NULL)
         return;
+    db_profile_report(db);
     for (size_t i = 0; i < SRM_STMT_COUNT_; i++)
         sqlite3_finalize(db->stmts[i]);
     srm_idcache_destroy(db->ids);

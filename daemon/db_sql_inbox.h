@@ -178,6 +178,15 @@
     " LEFT JOIN sources s ON s.id = m.source_id"                              \
     " LEFT JOIN identities i ON i.id = m.identity_id"                         \
     " LEFT JOIN people p ON p.id = i.person_id WHERE m.id = :id"
+/* Without team routes only the owner rule can route: of the new mentions
+ * with ids in [lo, hi], those whose person has an owner. One range scan
+ * instead of the facts of every new mention. */
+#define SRM_SQL_INBOX_OWNED_NEW                                               \
+    "SELECT m.id FROM mentions m"                                             \
+    " JOIN identities i ON i.id = m.identity_id"                              \
+    " JOIN people p ON p.id = i.person_id"                                    \
+    " WHERE m.id BETWEEN :lo AND :hi AND p.owner_id IS NOT NULL"              \
+    " ORDER BY m.id"
 #define SRM_SQL_INBOX_PERSON_TAGS                                             \
     "SELECT tag FROM person_tags WHERE person_id = :person_id ORDER BY tag"
 
@@ -271,6 +280,7 @@
     X(INBOX_MEMBER_ENSURE) X(INBOX_MEMBER_ID) X(INBOX_MEMBER_ACTIVE)          \
     X(INBOX_VOICES) X(INBOX_CLAIM) X(INBOX_ASSIGN) X(INBOX_ROUTE)             \
     X(INBOX_SET_STATUS) X(INBOX_REPLIED) X(INBOX_ROUTE_FACTS)                 \
+    X(INBOX_OWNED_NEW)                                                        \
     X(INBOX_PERSON_TAGS) X(INBOX_REPLY_INTERACTION) X(INBOX_PERSON_TOUCH)     \
     X(INBOX_AUDIT) X(INBOX_HISTORY)                                           \
     X(INBOX_PERSON_EXISTS) X(INBOX_PERSON_BY_HANDLE) X(INBOX_PERSON_LATEST)   \

@@ -490,11 +490,53 @@ out:
     return rc;
 }
 
+static int ib_id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* No routes configured: route only the arrivals whose person has an owner,
+ * found in one range scan (a cold sync of 25,000 mentions spent 11% of the
+ * writer's time looking up the facts of each one). */
+static int ib_route_owned(struct srm_db *db, struct ib_arrival *a)
+{
+    sqlite3_stmt *st = srm_db_stmt(db, SRM_STMT_INBOX_OWNED_NEW);
+    int64_t *owned = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    if (st == NULL)
+        return -EIO;
+    qsort(a->ids, a->n, sizeof(*a->ids), ib_id_cmp);
+    srm_db_bind_int64(st, ":lo", a->ids[0]);
+    srm_db_bind_int64(st, ":hi", a->ids[a->n - 1]);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        /* Ids of the range that are not this arrival's are not ours. */
+        if (bsearch(&id, a->ids, a->n, sizeof(*a->ids), ib_id_cmp) == NULL)
+            continue;
+        if (n == cap) {
+            cap = cap * 2 + 16;
+            owned = srm_xreallocarray(owned, cap, sizeof(*owned));
+        }
+        owned[n++] = id;
+    }
+    srm_db_stmt_done(st);
+    rc = rc == SQLITE_DONE ? 0 : srm_db_fail(db, rc, "owned mentions");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = ib_route_one(db, a, owned[i]);
+    free(owned);
+    return rc;
+}
+
 static int ib_route_fn(struct srm_db *db, void *arg)
 {
     struct ib_arrival *a = arg;
     int rc = 0;
 
+    if (a->n_routes == 0)
+        return ib_route_owned(db, a);
     for (size_t i = 0; rc == 0 && i < a->n; i++)
         rc = ib_route_one(db, a, a->ids[i]);
     return rc;

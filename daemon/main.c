@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <libxml/parser.h>
 #include <uv.h>
 
@@ -108,6 +109,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     umask(077);
     srand((unsigned)(t0.tv_nsec ^ getpid()));
+    /* SQLite counts every allocation under a global mutex for
+     * sqlite3_memory_used(), which srmd never asks: 2.5% of the writer's
+     * time during a cold sync. Must precede any other SQLite call. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     xmlInitParser();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "srmd: curl_global_init failed\n");

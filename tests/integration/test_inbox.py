@@ -340,6 +340,42 @@ def test_members_see_their_inbox():
 
 
 @skippable
+def test_owner_routing_without_routes():
+    # With no team routes only the owner rule applies; srmd finds the
+    # owned arrivals in one scan, and must route those and only those.
+    need_users()
+    need_hook()
+    fx = Fx()
+    try:
+        fx.add("a", "owned", "first post from an owned person")
+        with start_daemon(fx) as d:
+            sync(d)
+            c = sqlite3.connect(d.db_path, timeout=10)
+            c.execute("UPDATE people SET owner_id = (SELECT id FROM members"
+                      " WHERE user = 'bob') WHERE id = (SELECT person_id FROM"
+                      " identities WHERE remote_id = 'owned')")
+            c.commit()
+            c.close()
+            new = [fx.add("a", "stranger", "hello %d" % i) for i in range(3)]
+            a = fx.add("a", "owned", "a question for bob")
+            new += [fx.add("a", "other", "bye")]
+            sync(d)
+
+            def routed():
+                rows = dict(d.query(
+                    "SELECT m.remote_id, coalesce(mb.user, '-') FROM mentions"
+                    " m LEFT JOIN members mb ON mb.id = m.assignee_id"))
+                return rows if rows.get(a, "-") != "-" else None
+            rows = wait_for(routed, 5, "routing of the owned mention")
+            assert rows[a] == "bob", rows
+            assert all(rows[x] == "-" for x in new), rows
+            h = d.call("history", {"id": mention_id(d, a)})["events"]
+            assert h[0]["detail"]["rule"] == "owner", h
+    finally:
+        fx.stop()
+
+
+@skippable
 def test_routing_on_arrival():
     need_users()
     need_hook()

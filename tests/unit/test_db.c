@@ -232,6 +232,63 @@ static void test_migration_from_empty(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM sources"), 1);
 }
 
+/* Migration 4 rewrites mentions.status's CHECK in place: a version 3 file
+ * with rows keeps them, bad statuses are still refused, and inserting a
+ * mention no longer builds an ephemeral table. */
+static void test_migration_4_check(void **state)
+{
+    struct fx *f = *state;
+    char *path = srm_xasprintf("%s/v3.db", f->dir);
+    struct srm_db *db;
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    bool ephemeral = false;
+    char *sql;
+
+    (void)state;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "BEGIN;" SRM_SQL_MIGRATION_1
+                                     SRM_SQL_MIGRATION_2 SRM_SQL_MIGRATION_3
+                                     "INSERT INTO mentions (network,"
+                                     " remote_id, created_at, fetched_at)"
+                                     " VALUES ('web', 'old', 1, 1); COMMIT",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+
+    assert_int_equal(srm_db_open(path, false, 0, &db), 0);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM mentions"), 1);
+    assert_q_text(db, "PRAGMA integrity_check", "ok");
+    sql = q_text(db, "SELECT sql FROM sqlite_schema WHERE name = 'mentions'");
+    assert_non_null(strstr(sql, "status = 'new' OR status = 'assigned'"));
+    assert_null(strstr(sql, "status IN"));
+    free(sql);
+    /* This connection (reopened after migrating) compiles the new form. */
+    assert_int_equal(sqlite3_prepare_v2(srm_db_handle(db),
+                                        "EXPLAIN INSERT INTO mentions"
+                                        " (network, remote_id, created_at,"
+                                        " fetched_at) VALUES ('web', 'n', 1,"
+                                        " 1)", -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strcmp((const char *)sqlite3_column_text(st, 1),
+                   "OpenEphemeral") == 0)
+            ephemeral = true;
+    sqlite3_finalize(st);
+    assert_false(ephemeral);
+    assert_int_equal(sqlite3_exec(srm_db_handle(db),
+                                  "UPDATE mentions SET status = 'bogus'",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT_CHECK);
+    assert_int_equal(sqlite3_exec(srm_db_handle(db),
+                                  "UPDATE mentions SET status = 'done'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    srm_db_close(db);
+    free(path);
+}
+
 static void test_ingest_and_search(void **state)
 {
     struct fx *f = *state;
@@ -731,6 +788,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_migration_from_empty),
+        T(test_migration_4_check),
         T(test_ingest_and_search),
         T(test_reapply_is_idempotent),
         T(test_edit_updates_fts),
