@@ -3,9 +3,19 @@
  * A pass runs as a chain of requests, one in flight at a time: session
  * (login once, refresh when the access token is near expiry), then each
  * query's searchPosts pages, then listNotifications, then the follower and
- * follow lists when contacts_every has passed. Each step commits its
+ * follow lists when contacts_every has passed, then getProfiles for the
+ * accounts seen whose follower counts are not fresh. Each step commits its
  * records together with its cursor, so a failure later in the pass keeps
  * what earlier steps did.
+ *
+ * Follower counts: post views and follower lists name accounts without
+ * counts, so their DIDs are queued (bluesky_profiles.h) and fetched 25 at a
+ * time at the end of the pass, when every step's cursor is committed: a
+ * getProfiles failure then only logs a warning and ends the pass OK, and
+ * nothing of the steps waits for it. A DID counts as fresh only once the
+ * pass that holds its identity ends OK (the records are committed with
+ * pass_done); a pass cancelled meanwhile puts it back in the queue. At most
+ * BS_PROFILE_MAX_REQUESTS requests a pass: the rest waits for later passes.
  *
  * The session lives in memory for the instance's lifetime: createSession is
  * limited to 30 per 5 minutes per account, so logging in per pass would
@@ -25,6 +35,7 @@
 #include <time.h>
 
 #include "bluesky_api.h"
+#include "bluesky_profiles.h"
 #include "srm/plugin.h"
 
 #define BS_DEFAULT_BASE "https://public.api.bsky.app"
@@ -39,16 +50,21 @@
  * indexed a little after it was written: look this far behind the newest
  * post committed. Re-fetched posts are upserts. */
 #define BS_SEARCH_OVERLAP_MS (10 * 60 * 1000)
+/* Follower counts change slowly: one refresh a day per account. */
+#define BS_PROFILE_TTL (24 * 3600)
+/* getProfiles requests per pass (25 accounts each): a first sync that
+ * meets thousands of accounts spreads them over many passes. */
+#define BS_PROFILE_MAX_REQUESTS 10
 
 enum bs_contacts { BS_CONTACTS_NONE, BS_CONTACTS_FOLLOWERS,
                    BS_CONTACTS_FOLLOWS, BS_CONTACTS_BOTH };
 
 /* What kind of request is in flight: decides how its errors read. */
 enum bs_req { BS_REQ_LOGIN, BS_REQ_REFRESH, BS_REQ_READ, BS_REQ_SEARCH,
-              BS_REQ_WRITE };
+              BS_REQ_WRITE, BS_REQ_PROFILES };
 
 enum bs_stage { BS_STAGE_SEARCH, BS_STAGE_NOTIF, BS_STAGE_FOLLOWERS,
-                BS_STAGE_FOLLOWS, BS_STAGE_END };
+                BS_STAGE_FOLLOWS, BS_STAGE_PROFILES, BS_STAGE_END };
 
 struct bsky;
 struct bs_call;
@@ -71,6 +87,7 @@ struct bs_call {
 
     enum bs_req in_flight; /* what the outstanding request is */
     bs_step_fn resume;     /* where to go once the session is ready */
+    long last_status;      /* HTTP status of its answer; 0 before one */
 
     /* Replies. */
     srm_reply_done_fn reply_done;
@@ -103,6 +120,16 @@ struct bsky {
     int64_t newest_ms; /* newest time seen in the step, or -1 */
     size_t n_mentions, n_contacts;
     bool contacts_run; /* the contact lists are walked this pass */
+
+    /* Follower counts. The DID pointers are borrowed from profiles. */
+    struct bsky_profiles profiles;
+    const char *profile_batch[BSKY_PROFILES_BATCH]; /* in the request */
+    size_t n_profile_batch;
+    /* Fetched this pass: fresh once pass_done(OK) has committed them. */
+    const char *profile_done[BS_PROFILE_MAX_REQUESTS * BSKY_PROFILES_BATCH];
+    size_t n_profile_done;
+    int profile_requests; /* getProfiles requests this pass */
+    size_t n_profiles;    /* identities refreshed this pass */
 
     struct bs_call *replies;
 };
@@ -187,6 +214,7 @@ static void bs_destroy(void *vctx)
     }
     bs_call_clear(&b->pass);
     bs_session_clear(b);
+    bsky_profiles_fini(&b->profiles);
     for (size_t i = 0; i < b->n_queries; i++)
         free(b->queries[i]);
     free(b->queries);
@@ -221,6 +249,7 @@ static int bs_create(struct srm_instance *inst, void **ret_ctx)
     b->inst = inst;
     b->access_exp = -1;
     b->pass.b = b;
+    bsky_profiles_init(&b->profiles, BS_PROFILE_TTL);
     b->base_url = bs_base(bs_host->cfg_string(inst, "base_url") ?: BS_DEFAULT_BASE);
     b->service = bs_base(bs_host->cfg_string(inst, "service") ?: BS_DEFAULT_SERVICE);
     if (b->base_url == NULL || b->service == NULL)
@@ -318,6 +347,41 @@ static void bs_reply_unlink(struct bs_call *c)
     }
 }
 
+/* The DIDs of the getProfiles request go back to their queue. blame: the
+ * answer was about them (a 4xx, a malformed body), not a passing trouble
+ * of the server or the network. */
+static void bs_profiles_requeue_batch(struct bsky *b, bool blame)
+{
+    bsky_profiles_again(&b->profiles, b->profile_batch, b->n_profile_batch,
+                        blame, (int64_t)time(NULL));
+    b->n_profile_batch = 0;
+}
+
+/* The pass ends without committing its records: the identities fetched
+ * for it were discarded, so their DIDs must be fetched again. */
+static void bs_profiles_abandon(struct bsky *b)
+{
+    bs_profiles_requeue_batch(b, false);
+    bsky_profiles_again(&b->profiles, b->profile_done, b->n_profile_done,
+                        false, (int64_t)time(NULL));
+    b->n_profile_done = 0;
+}
+
+/* Did the getProfiles request itself fail because of what it asked (a
+ * 4xx, or a 200 that is not a getProfiles answer)? Not when the session
+ * step, the network or a rate limit failed it. */
+static bool bs_profiles_blamed(const struct bs_call *c)
+{
+    long status = c->last_status;
+
+    if (c->in_flight != BS_REQ_PROFILES)
+        return false;
+    if (status == 200)
+        return true;
+    return status >= 400 && status < 500 && status != 401 &&
+           status != 403 && status != 408 && status != 429;
+}
+
 static void bs_end(struct bs_call *c, enum srm_pass_status st,
                    uint32_t retry, const char *fmt, ...) SRM_PRINTF_LIKE(4, 5);
 
@@ -334,6 +398,19 @@ static void bs_end(struct bs_call *c, enum srm_pass_status st,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (!c->is_reply && b->stage == BS_STAGE_PROFILES) {
+        /* Counts are an extra: every step's records and cursor are
+         * committed already, so the pass still ends OK. */
+        bs_host->log(b->inst, SRM_LOG_WARNING,
+                     "sync: %s; follower counts of %zu accounts wait for a "
+                     "later pass",
+                     msg,
+                     b->n_profile_batch + bsky_profiles_queued(&b->profiles));
+        bs_profiles_requeue_batch(b, bs_profiles_blamed(c));
+        b->stage = BS_STAGE_END;
+        bs_stage_run(c);
+        return;
+    }
     bs_host->log(b->inst, st == SRM_PASS_RETRY ? SRM_LOG_WARNING
                                                : SRM_LOG_ERROR,
                  "%s: %s", c->is_reply ? "reply" : "sync", msg);
@@ -344,6 +421,7 @@ static void bs_end(struct bs_call *c, enum srm_pass_status st,
         bs_reply_free(c);
         return;
     }
+    bs_profiles_abandon(b);
     bs_call_clear(c);
     b->busy = false;
     bs_host->pass_done(b->inst, st, retry, "%s", msg);
@@ -393,6 +471,7 @@ static void bs_submit(struct bs_call *c, enum bs_req kind, const char *method,
     else if (kind != BS_REQ_LOGIN)
         req.bearer_token = b->access_jwt;
     c->in_flight = kind;
+    c->last_status = 0;
     rc = bs_host->http_submit(b->inst, &req, bs_done, c);
     if (rc < 0)
         bs_end(c, SRM_PASS_ERROR, 0, "could not submit a request (%d)", rc);
@@ -541,10 +620,13 @@ static void bs_done(struct srm_instance *inst,
                           c->reply_ud);
             bs_reply_free(c);
         } else {
+            /* The pass's uncommitted records are dropped with it. */
+            bs_profiles_abandon(b);
             b->busy = false;
         }
         return;
     }
+    c->last_status = resp->status;
     bs_nsid(resp->effective_url != NULL ? resp->effective_url
             : kind == BS_REQ_LOGIN      ? "/xrpc/com.atproto.server.createSession"
             : kind == BS_REQ_REFRESH ? "/xrpc/com.atproto.server.refreshSession"
@@ -613,6 +695,7 @@ static void bs_done(struct srm_instance *inst,
     case BS_REQ_READ:
     case BS_REQ_SEARCH:
     case BS_REQ_WRITE:
+    case BS_REQ_PROFILES:
         if (b->access_jwt != NULL && !c->retried &&
             ((resp->status == 400 && strcmp(ename, "ExpiredToken") == 0) ||
              resp->status == 401)) {
@@ -644,6 +727,33 @@ static void bs_done(struct srm_instance *inst,
            ename, ename[0] != '\0' ? ": " : "", emsg);
 out:
     json_decref(root);
+}
+
+/* ---------------------------------------------------------------------
+ * Follower counts: queueing the accounts a page named.
+ */
+
+/* Queue did for getProfiles unless the view it came in had counts. */
+static void bs_profile_want(struct bsky *b, const char *did, bool has_counts,
+                            enum bsky_profile_prio prio)
+{
+    if (has_counts || did == NULL)
+        return;
+    /* Out of memory costs only a refresh of counts; the records of the
+     * page do not depend on it. */
+    if (bsky_profiles_want(&b->profiles, did, prio, (int64_t)time(NULL)) < 0)
+        bs_host->log(b->inst, SRM_LOG_DEBUG,
+                     "%s: out of memory; counts of %s not refreshed",
+                     __func__, did);
+}
+
+/* The author of a checked post. */
+static void bs_profile_want_author(struct bsky *b, const struct bsky_post *p)
+{
+    bs_profile_want(b, json_string_value(json_object_get(p->author, "did")),
+                    json_is_integer(json_object_get(p->author,
+                                                    "followersCount")),
+                    BSKY_PROFILE_AUTHOR);
 }
 
 /* ---------------------------------------------------------------------
@@ -736,6 +846,7 @@ static void bs_search_page(struct bs_call *c, json_t *root)
         }
         if (parsed[i].sort_ms > b->newest_ms)
             b->newest_ms = parsed[i].sort_ms;
+        bs_profile_want_author(b, &parsed[i]);
     }
     b->n_mentions += n;
     if (next != NULL && n > 0 && ++b->pages < BS_MAX_PAGES) {
@@ -930,6 +1041,7 @@ static void bs_notif_page(struct bs_call *c, json_t *root)
             bs_end(c, SRM_PASS_ERROR, 0, "out of memory");
             goto out;
         }
+        bs_profile_want_author(b, &parsed[i]);
         b->n_mentions++;
     }
     if (!reached && next != NULL && n > 0 && ++b->pages < BS_MAX_PAGES) {
@@ -1030,6 +1142,8 @@ static void bs_contacts_page(struct bs_call *c, json_t *root)
         ct.remote_id = parsed[i].did;
         ct.relation = followers ? SRM_REL_FOLLOWER : SRM_REL_FOLLOWING;
         bs_host->contact_add(b->inst, &ct);
+        bs_profile_want(b, parsed[i].did, parsed[i].followers >= 0,
+                        BSKY_PROFILE_CONTACT);
         b->n_contacts++;
     }
     /* Large accounts have long lists: no page cap here, only the loop
@@ -1077,6 +1191,89 @@ static void bs_contacts_request(struct bs_call *c)
 }
 
 /* ---------------------------------------------------------------------
+ * The pass: follower counts (app.bsky.actor.getProfiles), last, once every
+ * step's cursor is committed. Its failures end the step, never the pass
+ * (see bs_end).
+ */
+
+static void bs_profiles_request(struct bs_call *c);
+
+static void bs_profiles_page(struct bs_call *c, json_t *root)
+{
+    struct bsky *b = c->b;
+    json_t *list = json_object_get(root, "profiles"), *it;
+    struct bsky_profile prof;
+    const char *bad = NULL, *first_bad = NULL;
+    size_t i, n_bad = 0;
+
+    if (!json_is_array(list)) {
+        bs_end(c, SRM_PASS_ERROR, 0, "getProfiles: response lacks profiles[]");
+        return;
+    }
+    /* Unlike a page of posts, no cursor moves past these: a profile we
+     * cannot read is skipped, the others are used. */
+    json_array_foreach(list, i, it) {
+        if (bsky_api_profile(it, &prof, &bad) < 0) {
+            if (n_bad++ == 0)
+                first_bad = bad;
+            continue;
+        }
+        if (bsky_api_emit_identity(bs_host, b->inst, &prof) < 0) {
+            bs_end(c, SRM_PASS_ERROR, 0, "out of memory");
+            return;
+        }
+        b->n_profiles++;
+    }
+    if (n_bad > 0)
+        bs_host->log(b->inst, SRM_LOG_WARNING,
+                     "getProfiles: %zu of %zu profiles skipped (field %s is "
+                     "missing or has the wrong type)",
+                     n_bad, json_array_size(list), first_bad);
+    /* Accounts asked for and not answered are deleted, taken down or
+     * deactivated: asking again each pass would not change that. */
+    for (i = 0; i < b->n_profile_batch; i++)
+        b->profile_done[b->n_profile_done++] = b->profile_batch[i];
+    b->n_profile_batch = 0;
+    bs_profiles_request(c);
+}
+
+/* The next getProfiles request, or the end of the pass. */
+static void bs_profiles_request(struct bs_call *c)
+{
+    struct bsky *b = c->b;
+    char *url = NULL;
+    size_t len, n;
+    FILE *f;
+
+    n = b->profile_requests < BS_PROFILE_MAX_REQUESTS
+            ? bsky_profiles_take(&b->profiles, b->profile_batch,
+                                 BSKY_PROFILES_BATCH)
+            : 0;
+    if (n == 0) {
+        if (bsky_profiles_queued(&b->profiles) > 0)
+            bs_host->log(b->inst, SRM_LOG_DEBUG,
+                         "%s: %zu accounts wait for a later pass", __func__,
+                         bsky_profiles_queued(&b->profiles));
+        b->stage = BS_STAGE_END;
+        bs_stage_run(c);
+        return;
+    }
+    b->n_profile_batch = n;
+    b->profile_requests++;
+    f = bs_url_open(&url, &len, bs_read_host(b), "app.bsky.actor.getProfiles");
+    if (f == NULL) {
+        bs_end(c, SRM_PASS_ERROR, 0, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fputs(i == 0 ? "actors=" : "&actors=", f);
+        bsky_api_encode(f, b->profile_batch[i]);
+    }
+    bs_request(c, BS_REQ_PROFILES, "GET", bs_url_close(f, &url), NULL,
+               bs_profiles_page);
+}
+
+/* ---------------------------------------------------------------------
  * Stages.
  */
 
@@ -1113,18 +1310,34 @@ static void bs_stage_run(struct bs_call *c)
             }
             b->stage++;
             continue;
-        case BS_STAGE_END:
+        case BS_STAGE_PROFILES:
             if (b->contacts_run) {
-                /* Commit the walked lists with the time of the walk. */
+                /* Commit the walked lists with the time of the walk,
+                 * before any getProfiles request can hold them up. */
                 snprintf(value, sizeof(value), "%" PRId64,
                          (int64_t)time(NULL));
                 bs_host->cursor_set(b->inst, "contacts_at", value);
             }
+            bs_profiles_request(c);
+            return;
+        case BS_STAGE_END:
             bs_call_clear(c);
             b->busy = false;
-            bs_host->pass_done(b->inst, SRM_PASS_OK, 0,
-                               "%zu posts, %zu contacts", b->n_mentions,
-                               b->n_contacts);
+            /* The pass_done(OK) below commits the refreshed identities;
+             * settle their DIDs first, in case it starts another pass. */
+            for (size_t i = 0; i < b->n_profile_done; i++)
+                bsky_profiles_fresh(&b->profiles, b->profile_done[i],
+                                    (int64_t)time(NULL));
+            b->n_profile_done = 0;
+            if (b->n_profiles > 0)
+                bs_host->pass_done(b->inst, SRM_PASS_OK, 0,
+                                   "%zu posts, %zu contacts, %zu profiles",
+                                   b->n_mentions, b->n_contacts,
+                                   b->n_profiles);
+            else
+                bs_host->pass_done(b->inst, SRM_PASS_OK, 0,
+                                   "%zu posts, %zu contacts", b->n_mentions,
+                                   b->n_contacts);
             return;
         }
     }
@@ -1143,8 +1356,13 @@ static int bs_sync(void *vctx)
     if (b->busy)
         return SRM_E_STATE;
     b->busy = true;
+    /* Before the session step, which may fail: bs_end reads the stage. */
+    b->stage = BS_STAGE_SEARCH;
     b->n_mentions = 0;
     b->n_contacts = 0;
+    b->n_profiles = 0;
+    b->profile_requests = 0;
+    bs_profiles_abandon(b); /* nothing is left over; just in case */
     b->pass.relogged = false;
     b->contacts_run = bs_contacts_due(b);
     bs_with_session(&b->pass, bs_pass_start);
@@ -1268,7 +1486,7 @@ static const struct srm_plugin bs_plugin = {
     .abi_minor = SRM_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(struct srm_plugin),
     .name = "bluesky",
-    .version = "1.0",
+    .version = "1.1",
     .description = "Bluesky posts matching queries, notifications, "
                    "followers and replies (AT Protocol)",
     .capabilities = SRM_CAP_MENTIONS | SRM_CAP_CONTACTS | SRM_CAP_REPLY,

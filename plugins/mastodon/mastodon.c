@@ -100,6 +100,7 @@ struct masto_reply {
     struct masto *m;
     srm_reply_done_fn done;
     void *ud;
+    char *visibility; /* of the reply posted */
 };
 
 static const struct srm_host_api *masto_host;
@@ -518,6 +519,9 @@ static void masto_feed_page(struct masto *m, json_t *items)
     struct masto_feed *f = &m->feeds[m->fi];
     struct masto_ctx c = masto_mapctx(m);
     const char *max = NULL;
+    /* A reply may come before its parent (pages run newest first), so the
+     * parent is looked up in the whole page, not only in what was seen. */
+    c.page = items;
     bool first = m->mark == NULL;
     json_t *it;
     size_t i;
@@ -758,7 +762,7 @@ static void masto_stream_status(struct masto *m, const char *data,
             goto bad;
         const struct masto_seen_entry *e = masto_seen_get(
             &m->seen, json_string_value(json_object_get(root, "id")));
-        if (e == NULL)
+        if (e == NULL || e->own)
             goto out;
         matched = e->matched;
     }
@@ -913,13 +917,20 @@ static void masto_reply_done(struct srm_instance *inst,
         root = json_loadb(resp->body, resp->body_len, 0, NULL);
         const char *uri = json_string_value(json_object_get(root, "uri"));
         const char *url = json_string_value(json_object_get(root, "url"));
-        if (uri == NULL)
+        const char *id = json_string_value(json_object_get(root, "id"));
+        if (uri == NULL) {
             r->done(inst, SRM_E_PARSE, "the server's answer has no uri",
                     NULL, NULL, r->ud);
-        else
+        } else {
+            /* An answer to our reply then names it (its uri is the
+             * interaction srmd records) in reply_to. */
+            if (id != NULL)
+                masto_seen_put_own(&r->m->seen, id, uri, r->visibility);
             r->done(inst, 0, NULL, uri, url, r->ud);
+        }
     }
     json_decref(root);
+    free(r->visibility);
     free(r);
 }
 
@@ -975,6 +986,8 @@ static int masto_reply(void *vctx, const struct srm_reply_req *req,
     r->m = m;
     r->done = done;
     r->ud = ud;
+    if ((r->visibility = strdup(vis)) == NULL)
+        goto fail;
     headers[0] = "Content-Type: application/json";
     headers[1] = idem;
     headers[2] = NULL;
@@ -989,6 +1002,8 @@ static int masto_reply(void *vctx, const struct srm_reply_req *req,
     if (rc == 0)
         r = NULL; /* masto_reply_done frees it */
 fail:
+    if (r != NULL)
+        free(r->visibility);
     free(r);
     free(url);
     free(idem);
@@ -1005,7 +1020,7 @@ static const struct srm_plugin masto_plugin = {
     .abi_minor = SRM_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(struct srm_plugin),
     .name = "mastodon",
-    .version = "1.0",
+    .version = "1.1",
     .description = "Mastodon mentions, hashtags, search, followers and "
                    "replies, with the user stream",
     .capabilities = SRM_CAP_MENTIONS | SRM_CAP_CONTACTS | SRM_CAP_REPLY |

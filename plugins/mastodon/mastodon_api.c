@@ -640,6 +640,46 @@ fail:
     return rc;
 }
 
+/* A status of the page with this id (a boost's inner status too), or
+ * NULL. */
+static json_t *ma_page_status(json_t *page, const char *id)
+{
+    json_t *it;
+    size_t i;
+
+    json_array_foreach(page, i, it) {
+        /* A Notification has a type and maybe a status; a Status has no
+         * type. A notification's own id is not a status id. */
+        json_t *st = json_object_get(it, "type") != NULL
+                         ? json_object_get(it, "status")
+                         : it;
+        for (int depth = 0; depth < 2 && json_is_object(st); depth++) {
+            const char *sid = ma_str(st, "id");
+            if (sid != NULL && strcmp(sid, id) == 0)
+                return st;
+            st = json_object_get(st, "reblog");
+        }
+    }
+    return NULL;
+}
+
+/* The uri of the status with server-local id parent_id, when we know it:
+ * remembered from earlier (our own replies too) or in the same page. */
+static const char *ma_parent_uri(const struct masto_ctx *c,
+                                 const char *parent_id)
+{
+    const struct masto_seen_entry *e;
+    json_t *st;
+
+    if (parent_id == NULL || parent_id[0] == '\0')
+        return NULL;
+    e = c->seen != NULL ? masto_seen_get(c->seen, parent_id) : NULL;
+    if (e != NULL)
+        return e->uri;
+    st = c->page != NULL ? ma_page_status(c->page, parent_id) : NULL;
+    return st != NULL ? ma_str(st, "uri") : NULL;
+}
+
 int masto_emit_status(const struct masto_ctx *c, json_t *st,
                       const char *matched)
 {
@@ -679,7 +719,8 @@ int masto_emit_status(const struct masto_ctx *c, json_t *st,
     m.created_at = masto_parse_time(ma_str(st, "created_at"));
     const char *ed = ma_str(st, "edited_at");
     m.edited_at = ed != NULL ? masto_parse_time(ed) : 0;
-    m.reply_to = ma_str(st, "in_reply_to_id");
+    /* Borrowed from c->seen, which only the put below changes. */
+    m.reply_to = ma_parent_uri(c, ma_str(st, "in_reply_to_id"));
     m.matched = matched;
     m.lang = ma_str(st, "language");
     m.visibility = ma_str(st, "visibility");
@@ -703,7 +744,7 @@ bool masto_emit_delete(const struct masto_ctx *c, const char *id)
     const struct masto_seen_entry *e =
         c->seen != NULL ? masto_seen_get(c->seen, id) : NULL;
 
-    if (e == NULL)
+    if (e == NULL || e->own)
         return false;
     m.remote_id = e->uri;
     m.reply_ref = e->id;
@@ -741,6 +782,15 @@ void masto_seen_put(struct masto_seen *s, const char *id, const char *uri,
     e->matched = matched != NULL ? strdup(matched) : NULL;
     if (e->id == NULL || e->uri == NULL)
         ma_seen_clear(e); /* out of memory: forget rather than keep half */
+}
+
+void masto_seen_put_own(struct masto_seen *s, const char *id,
+                        const char *uri, const char *visibility)
+{
+    masto_seen_put(s, id, uri, visibility, NULL);
+    for (size_t i = 0; i < MASTO_SEEN_MAX; i++)
+        if (s->e[i].id != NULL && strcmp(s->e[i].id, id) == 0)
+            s->e[i].own = true;
 }
 
 const struct masto_seen_entry *masto_seen_get(const struct masto_seen *s,

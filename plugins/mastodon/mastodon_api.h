@@ -22,15 +22,18 @@ enum masto_page_kind {
 };
 
 /* Remembers the last few statuses seen, so that a streamed "delete" (which
- * carries only the server-local id) can name the mention's uri, and a reply
- * can keep the visibility of the post it answers. A ring: the oldest entry
- * is overwritten. */
+ * carries only the server-local id) can name the mention's uri, a reply
+ * can keep the visibility of the post it answers, and a mention answering
+ * one of them can name its parent's uri in reply_to (statuses give only
+ * the parent's server-local in_reply_to_id). A ring: the oldest entry is
+ * overwritten. */
 #define MASTO_SEEN_MAX 512
 struct masto_seen_entry {
     char *id;
     char *uri;
     char *visibility;
     char *matched;
+    bool own; /* a reply we posted: a parent to name, never a mention */
 };
 struct masto_seen {
     struct masto_seen_entry e[MASTO_SEEN_MAX];
@@ -43,6 +46,9 @@ struct masto_ctx {
     struct srm_instance *inst;
     const char *host_name;   /* the server's host[:port], for local accts */
     struct masto_seen *seen; /* may be NULL */
+    /* The checked page (array of Status or Notification) the status being
+     * emitted came in, searched for the parent of a reply; may be NULL. */
+    json_t *page;
 };
 
 /* Compare two ids as numbers: shorter is smaller, then bytewise. Mastodon
@@ -85,7 +91,10 @@ int masto_emit_account(const struct masto_ctx *c, json_t *acct,
 
 /* Emit an already checked Status: the authors' identities, then the
  * mention (a reblog is unwrapped and flagged SRM_MENTION_REBLOG). matched
- * is what caught it. Returns 0 or a negative error. */
+ * is what caught it. reply_to is the uri of the status it answers when
+ * that status is in c->seen or c->page, else NULL: in_reply_to_id is a
+ * server-local id, not the remote_id of anything. Returns 0 or a negative
+ * error. */
 int masto_emit_status(const struct masto_ctx *c, json_t *st,
                       const char *matched);
 
@@ -96,6 +105,10 @@ bool masto_emit_delete(const struct masto_ctx *c, const char *id);
 /* Remember id -> (uri, visibility, matched). Copies. */
 void masto_seen_put(struct masto_seen *s, const char *id, const char *uri,
                     const char *visibility, const char *matched);
+/* Remember a status we posted (a reply), so that answers to it name its
+ * uri in reply_to; edits and deletes of it are not mentions. Copies. */
+void masto_seen_put_own(struct masto_seen *s, const char *id,
+                        const char *uri, const char *visibility);
 /* The entry for id, or NULL. Borrowed until the next masto_seen_put. */
 const struct masto_seen_entry *masto_seen_get(const struct masto_seen *s,
                                               const char *id);

@@ -842,6 +842,11 @@ int mock_sync(struct mock_host *m)
     return rc;
 }
 
+void mock_pass_reclaim(struct mock_host *m)
+{
+    m->priv->in_pass = false;
+}
+
 static void mh_free_strv(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)

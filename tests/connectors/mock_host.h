@@ -188,6 +188,10 @@ size_t mock_run(struct mock_host *m);
 /* Clear records, requests, expectations, logs, violations and the pass
  * result for the next pass; config and cursors are kept. */
 void mock_pass_reset(struct mock_host *m);
+/* Close a pass the plugin left open, as srmd does when it reclaims one
+ * (after its requests were answered SRM_E_CANCELLED): the next mock_sync()
+ * is then no violation. */
+void mock_pass_reclaim(struct mock_host *m);
 
 /* Configuration. Values are copied. */
 void mock_cfg_set(struct mock_host *m, const char *key, const char *value);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "bluesky_api.h"
+#include "bluesky_profiles.h"
 #include "mock_host.h"
 
 #define JSON_HDR "Content-Type: application/json; charset=utf-8\r\n"
@@ -22,6 +23,7 @@
 #define REFRESH "/xrpc/com.atproto.server.refreshSession"
 #define SEARCH "/xrpc/app.bsky.feed.searchPosts?"
 #define NOTIF "/xrpc/app.bsky.notification.listNotifications?"
+#define PROFILES "/xrpc/app.bsky.actor.getProfiles?"
 
 /* ---------------------------------------------------------------------
  * Helpers.
@@ -169,6 +171,110 @@ static char *bt_param(const char *url, const char *name)
         }
     }
     return out;
+}
+
+/* The accounts of tests/data/bluesky/ as getProfiles knows them; frank
+ * (handle.invalid) is missing, as a deleted account is. */
+struct bt_account {
+    const char *did, *handle, *name, *bio;
+    int64_t followers, follows, posts;
+};
+
+static const struct bt_account bt_accounts[] = {
+    {"did:plc:alice", "alice.example.com", "Alice \xf0\x9f\x8c\xb7",
+     "I write", 5120, 310, 2048},
+    {"did:plc:bob", "bob.bsky.social", "Bob", "", 87, 120, 340},
+    {"did:plc:carol", "carol.bsky.social", "", "Gardener", 0, 3, 12},
+    {"did:plc:erin", "erin.bsky.social", "Erin", "Builds things", 1500, 700,
+     9000},
+    {"did:plc:gus", "gus.example.org", "Gus", "", 42, 42, 42},
+    {"did:plc:hana", "hana.bsky.social", "Hana", "", 7, 8, 9},
+    {"did:plc:ivy", "ivy.bsky.social", "Ivy", "", 250, 180, 75},
+};
+
+/* A profileViewDetailed, as app.bsky.actor.getProfiles answers it. */
+static json_t *bt_profile_view(const struct bt_account *a)
+{
+    json_t *v = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:i, s:i, s:i, "
+        "s:b, s:{s:s}}, s:s, s:s, s:{s:b, s:b}, s:[]}",
+        "did", a->did, "handle", a->handle, "displayName", a->name,
+        "description", a->bio, "avatar",
+        "https://cdn.bsky.app/img/avatar/plain/x/y@jpeg", "banner",
+        "https://cdn.bsky.app/img/banner/plain/x/y@jpeg", "followersCount",
+        (json_int_t)a->followers, "followsCount", (json_int_t)a->follows,
+        "postsCount", (json_int_t)a->posts, "associated", "lists", 0,
+        "feedgens", 0, "starterPacks", 0, "labeler", 0, "chat",
+        "allowIncoming", "following", "indexedAt",
+        "2024-04-01T00:00:00.000Z", "createdAt", "2023-04-01T00:00:00.000Z",
+        "viewer", "muted", 0, "blockedBy", 0, "labels");
+
+    assert_non_null(v);
+    return v;
+}
+
+/* A getProfiles answer for the accounts of bt_accounts among the actors
+ * of the request URL (in that order); others are left out. */
+static char *bt_profiles_answer(const char *url)
+{
+    json_t *list = json_array();
+    const char *p = url;
+    char *body;
+
+    while ((p = strstr(p, "actors=")) != NULL) {
+        p += strlen("actors=");
+        size_t n = strcspn(p, "&");
+        for (size_t i = 0; i < sizeof(bt_accounts) / sizeof(*bt_accounts);
+             i++) {
+            /* DIDs are percent-encoded: "did%3Aplc%3Aalice". */
+            const char *tail = strrchr(bt_accounts[i].did, ':') + 1;
+            if (n == strlen("did%3Aplc%3A") + strlen(tail) &&
+                strncmp(p + strlen("did%3Aplc%3A"), tail, strlen(tail)) == 0)
+                json_array_append_new(list,
+                                      bt_profile_view(&bt_accounts[i]));
+        }
+    }
+    json_t *answer = json_pack("{s:o}", "profiles", list);
+    body = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    assert_non_null(body);
+    return body;
+}
+
+/* Expect one getProfiles request for exactly these DIDs (NULL-ended) and
+ * answer it from bt_accounts. */
+static struct mock_expect *bt_expect_profiles(struct mock_host *m, ...)
+{
+    char url[2048] = PROFILES;
+    const char *did;
+    struct mock_expect *e;
+    char *body;
+    va_list ap;
+    bool first = true;
+
+    va_start(ap, m);
+    while ((did = va_arg(ap, const char *)) != NULL) {
+        size_t at = strlen(url);
+        snprintf(url + at, sizeof(url) - at, "%sactors=did%%3Aplc%%3A%s",
+                 first ? "" : "&", strrchr(did, ':') + 1);
+        first = false;
+    }
+    va_end(ap);
+    body = bt_profiles_answer(url);
+    e = mock_http_expect(m, "GET", url, 200, JSON_HDR, body);
+    free(body);
+    return e;
+}
+
+/* The last identity emitted for remote_id (mock_identity_find gives the
+ * first). */
+static const struct srm_identity *bt_identity_last(const struct mock_host *m,
+                                                   const char *remote_id)
+{
+    for (size_t i = m->n_identities; i-- > 0;)
+        if (strcmp(m->identities[i].remote_id, remote_id) == 0)
+            return &m->identities[i];
+    return NULL;
 }
 
 /* ---------------------------------------------------------------------
@@ -341,9 +447,12 @@ static void test_search_pages(void **state)
                           "bluesky/search_page1.json");
     mock_http_expect_file(m, "GET", "&cursor=25", 200, JSON_HDR,
                           "bluesky/search_page2.json");
+    /* Then the authors' counts, in the order they were met. */
+    bt_expect_profiles(m, "did:plc:bob", "did:plc:alice", "did:plc:frank",
+                       "did:plc:carol", NULL);
     assert_int_equal(mock_sync(m), 0);
     assert_int_equal(m->n_requests, 1); /* one page at a time */
-    assert_int_equal(mock_run(m), 2);
+    assert_int_equal(mock_run(m), 3);
     assert_int_equal(m->n_unexpected, 0);
     assert_int_equal(m->n_violations, 0);
     assert_int_equal(m->pass.count, 1);
@@ -452,6 +561,31 @@ static void test_search_pages(void **state)
     assert_string_equal(m->cursor_sets[0].key, "q:srmd");
     assert_string_equal(m->cursor_sets[0].value, "2024-05-01T11:30:00.123Z");
     assert_int_equal(m->cursor_sets[0].n_mentions, 4);
+
+    /* getProfiles came after that commit, from the public AppView too,
+     * and gave the authors their counts and bios (not frank: deleted). */
+    const struct mock_request *rp = mock_request_find(m, PROFILES, 0);
+    assert_non_null(rp);
+    assert_string_equal(rp->url,
+                        PUBLIC PROFILES "actors=did%3Aplc%3Abob&actors=did%3A"
+                        "plc%3Aalice&actors=did%3Aplc%3Afrank&actors=did%3A"
+                        "plc%3Acarol");
+    assert_null(rp->bearer_token);
+    assert_int_equal(m->cursor_sets[0].n_identities, 4);
+    assert_int_equal(m->n_identities, 7);
+    ia = bt_identity_last(m, "did:plc:alice");
+    assert_int_equal(ia->followers, 5120);
+    assert_int_equal(ia->following, 310);
+    assert_int_equal(ia->posts, 2048);
+    assert_string_equal(ia->bio, "I write");
+    assert_string_equal(ia->handle, "alice.example.com");
+    assert_int_equal(ia->n_links, 1);
+    ic = bt_identity_last(m, "did:plc:carol");
+    assert_int_equal(ic->followers, 0);
+    assert_string_equal(ic->bio, "Gardener");
+    assert_int_equal(bt_identity_last(m, "did:plc:frank")->followers, -1);
+    assert_non_null(strstr(m->pass.message, "4 posts, 0 contacts, 3 "
+                                            "profiles"));
 
     /* The next pass looks back 10 minutes from the mark. */
     mock_pass_reset(m);
@@ -673,11 +807,17 @@ static void test_expired_token_retried_once(void **state)
                       NULL);
     mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
                           "bluesky/search_page2.json");
+    bt_expect_profiles(m, "did:plc:carol", NULL);
     assert_int_equal(mock_sync(m), 0);
-    assert_int_equal(mock_run(m), 4);
+    assert_int_equal(mock_run(m), 5);
     assert_int_equal(m->n_unexpected, 0);
     assert_int_equal(m->pass.status, SRM_PASS_OK);
     assert_int_equal(bt_count(m, SEARCH), 2);
+    /* Later reads of the pass carry the new token too. */
+    assert_string_equal(mock_request_find(m, PROFILES, 0)->bearer_token,
+                        access2);
+    assert_non_null(strstr(mock_request_find(m, PROFILES, 0)->url,
+                           SERVICE PROFILES));
     assert_string_equal(mock_request_find(m, SEARCH, 0)->bearer_token,
                         access1);
     assert_string_equal(mock_request_find(m, REFRESH, 0)->bearer_token,
@@ -762,8 +902,11 @@ static void test_notifications_stop_at_cursor(void **state)
                           "bluesky/notif_page1.json");
     mock_http_expect_file(m, "GET", "cursor=2024-06-01T10%3A00%3A00.400Z",
                           200, JSON_HDR, "bluesky/notif_page2.json");
+    /* erin wrote two of them: asked for once. */
+    bt_expect_profiles(m, "did:plc:erin", "did:plc:gus", "did:plc:hana",
+                       NULL);
     assert_int_equal(mock_sync(m), 0);
-    assert_int_equal(mock_run(m), 3);
+    assert_int_equal(mock_run(m), 4);
     assert_int_equal(m->n_unexpected, 0);
     assert_int_equal(m->n_violations, 0);
     assert_int_equal(m->pass.status, SRM_PASS_OK);
@@ -842,8 +985,11 @@ static void test_contacts(void **state)
                           "bluesky/followers2.json");
     mock_http_expect_file(m, "GET", "getFollows?", 200, JSON_HDR,
                           "bluesky/follows.json");
+    /* Followers and follows have no counts either; alice is in both. */
+    bt_expect_profiles(m, "did:plc:alice", "did:plc:bob", "did:plc:ivy",
+                       NULL);
     assert_int_equal(mock_sync(m), 0);
-    assert_int_equal(mock_run(m), 4);
+    assert_int_equal(mock_run(m), 5);
     assert_int_equal(m->n_unexpected, 0);
     assert_int_equal(m->pass.status, SRM_PASS_OK);
     assert_non_null(strstr(m->requests[1].url,
@@ -860,6 +1006,14 @@ static void test_contacts(void **state)
     assert_string_equal(mock_identity_find(m, "did:plc:alice")->bio,
                         "I write");
     assert_non_null(mock_cursor(m, "contacts_at"));
+    /* The walk was committed before the counts were asked for. */
+    assert_int_equal(m->n_cursor_sets, 1);
+    assert_string_equal(m->cursor_sets[0].key, "contacts_at");
+    assert_int_equal(m->cursor_sets[0].n_identities, 4);
+    assert_int_equal(m->n_identities, 7);
+    assert_int_equal(bt_identity_last(m, "did:plc:ivy")->followers, 250);
+    assert_int_equal(bt_identity_last(m, "did:plc:ivy")->following, 180);
+    assert_string_equal(m->pass.message, "0 posts, 4 contacts, 3 profiles");
 
     /* contacts_every (1d) has not passed: nothing to do. */
     mock_pass_reset(m);
@@ -867,6 +1021,317 @@ static void test_contacts(void **state)
     assert_int_equal(mock_run(m), 0);
     assert_int_equal(m->pass.status, SRM_PASS_OK);
     assert_int_equal(m->n_contacts, 0);
+    mock_host_destroy(m);
+}
+
+/* ---------------------------------------------------------------------
+ * Follower counts (getProfiles).
+ */
+
+static void test_profiles_table(void **state)
+{
+    struct bsky_profiles p;
+    const char *got[BSKY_PROFILES_BATCH];
+    const int64_t now = 1700000000, day = 86400;
+    char did[48];
+
+    (void)state;
+    bsky_profiles_init(&p, day);
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:c1",
+                                        BSKY_PROFILE_CONTACT, now), 1);
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now), 1);
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a2",
+                                        BSKY_PROFILE_AUTHOR, now), 1);
+    /* Queued already: once is enough. */
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now), 0);
+    assert_int_equal(bsky_profiles_queued(&p), 3);
+    /* Authors before contacts, each queue in order. */
+    assert_int_equal(bsky_profiles_take(&p, got, 2), 2);
+    assert_string_equal(got[0], "did:plc:a1");
+    assert_string_equal(got[1], "did:plc:a2");
+    /* Taken (in a request): not queued twice. */
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now), 0);
+    /* Put back (the pass was cancelled): first again, in order. */
+    bsky_profiles_again(&p, got, 2, false, now);
+    assert_int_equal(bsky_profiles_queued(&p), 3);
+    assert_int_equal(bsky_profiles_take(&p, got, BSKY_PROFILES_BATCH), 3);
+    assert_string_equal(got[0], "did:plc:a1");
+    assert_string_equal(got[1], "did:plc:a2");
+    assert_string_equal(got[2], "did:plc:c1");
+    for (int i = 0; i < 3; i++)
+        bsky_profiles_fresh(&p, got[i], now);
+    assert_int_equal(bsky_profiles_take(&p, got, BSKY_PROFILES_BATCH), 0);
+    /* Fresh for one ttl, then due again. */
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now + day - 1),
+                     0);
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now + day), 1);
+    /* Failed requests: retried, and after the third in a row left alone
+     * for a ttl. */
+    for (int i = 1; i <= BSKY_PROFILES_MAX_FAILURES; i++) {
+        assert_int_equal(bsky_profiles_take(&p, got, 1), 1);
+        assert_string_equal(got[0], "did:plc:a1");
+        bsky_profiles_again(&p, got, 1, true, now + day);
+        assert_int_equal(bsky_profiles_queued(&p),
+                         i < BSKY_PROFILES_MAX_FAILURES ? 1 : 0);
+    }
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now + day + 1),
+                     0);
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:a1",
+                                        BSKY_PROFILE_AUTHOR, now + 2 * day),
+                     1);
+    bsky_profiles_fini(&p);
+
+    /* The queues are bounded. */
+    bsky_profiles_init(&p, day);
+    for (int i = 0; i < BSKY_PROFILES_QUEUE_MAX; i++) {
+        snprintf(did, sizeof(did), "did:plc:q%d", i);
+        assert_int_equal(bsky_profiles_want(&p, did, BSKY_PROFILE_CONTACT,
+                                            now), 1);
+    }
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:one-more",
+                                        BSKY_PROFILE_AUTHOR, now), 0);
+    assert_int_equal(bsky_profiles_queued(&p), BSKY_PROFILES_QUEUE_MAX);
+    bsky_profiles_fini(&p);
+
+    /* Accounts whose counts went stale are forgotten when the table
+     * fills, so it holds about one ttl's worth, not everything ever met. */
+    bsky_profiles_init(&p, day);
+    for (int round = 0; round < 6; round++) {
+        int64_t t = now + round * 2 * day;
+        for (int i = 0; i < 1000; i++) {
+            snprintf(did, sizeof(did), "did:plc:r%d-%d", round, i);
+            assert_int_equal(bsky_profiles_want(&p, did, BSKY_PROFILE_AUTHOR,
+                                                t), 1);
+        }
+        size_t n;
+        while ((n = bsky_profiles_take(&p, got, BSKY_PROFILES_BATCH)) > 0)
+            for (size_t i = 0; i < n; i++)
+                bsky_profiles_fresh(&p, got[i], t);
+    }
+    assert_true(p.used <= 2000);
+    assert_true(p.n_slots <= 4096);
+    /* The last round is still known and fresh. */
+    assert_int_equal(bsky_profiles_want(&p, "did:plc:r5-999",
+                                        BSKY_PROFILE_AUTHOR,
+                                        now + 10 * day + 1), 0);
+    bsky_profiles_fini(&p);
+}
+
+static void test_profiles_once_a_day(void **state)
+{
+    struct mock_host *m = bt_setup("srmd", false, true);
+
+    (void)state;
+    /* The first getProfiles fails: a warning, and the pass still ends OK
+     * with the query committed; carol waits for the next pass. */
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_page2.json");
+    mock_http_expect(m, "GET", PROFILES, 502, "Content-Type: text/html\r\n",
+                     "<html>Bad Gateway</html>");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 2);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->n_violations, 0);
+    assert_int_equal(m->pass.count, 1);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_string_equal(m->pass.message, "1 posts, 0 contacts");
+    assert_int_equal(m->n_cursor_sets, 1);
+    assert_int_equal(m->n_mentions, 1);
+    assert_true(mock_log_contains(m, "app.bsky.actor.getProfiles: HTTP 502"));
+    assert_true(mock_log_contains(m, "follower counts of 1 accounts wait "
+                                     "for a later pass"));
+
+    /* Next pass: nothing new found, carol's counts are fetched. */
+    mock_pass_reset(m);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_empty.json");
+    bt_expect_profiles(m, "did:plc:carol", NULL);
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 2);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(bt_identity_last(m, "did:plc:carol")->following, 3);
+
+    /* carol posts again within the day: her counts are not asked for. */
+    mock_pass_reset(m);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_page2.json");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 1);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(bt_count(m, PROFILES), 0);
+
+    /* A rate limit does not count against the accounts asked for, a
+     * refused request does: after three in a row they are left alone
+     * for the day. */
+    static const struct {
+        long status;
+        const char *headers, *body;
+    } answers[] = {
+        {429, JSON_HDR "Retry-After: 30\r\n",
+         "{\"error\":\"RateLimitExceeded\",\"message\":\"Rate Limit "
+         "Exceeded\"}"},
+        {400, JSON_HDR,
+         "{\"error\":\"InvalidRequest\",\"message\":\"Error: actors must "
+         "be a valid at-identifier\"}"},
+        {400, JSON_HDR,
+         "{\"error\":\"InvalidRequest\",\"message\":\"Error: actors must "
+         "be a valid at-identifier\"}"},
+        {400, JSON_HDR,
+         "{\"error\":\"InvalidRequest\",\"message\":\"Error: actors must "
+         "be a valid at-identifier\"}"},
+    };
+    for (size_t i = 0; i <= sizeof(answers) / sizeof(*answers); i++) {
+        mock_pass_reset(m);
+        mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                              i == 0 ? "bluesky/search_page1.json"
+                                     : "bluesky/search_empty.json");
+        if (i == 0)
+            mock_http_expect_file(m, "GET", "&cursor=25", 200, JSON_HDR,
+                                  "bluesky/search_page2.json");
+        if (i < sizeof(answers) / sizeof(*answers))
+            mock_http_expect(m, "GET", PROFILES, answers[i].status,
+                             answers[i].headers, answers[i].body);
+        assert_int_equal(mock_sync(m), 0);
+        mock_run(m);
+        assert_int_equal(m->n_unexpected, 0);
+        assert_int_equal(mock_http_unused(m), 0);
+        assert_int_equal(m->pass.count, 1);
+        assert_int_equal(m->pass.status, SRM_PASS_OK);
+    }
+    assert_int_equal(bt_count(m, PROFILES), 0);
+    mock_host_destroy(m);
+
+    /* With a session, an expired token on getProfiles is refreshed and
+     * the request sent again, as for any read. */
+    m = bt_setup("srmd", true, false);
+    char *access2 = NULL;
+    bt_expect_session(m, LOGIN, (int64_t)time(NULL) + 7200, "a", NULL, NULL);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_page2.json");
+    mock_http_expect_file(m, "GET", PROFILES, 400, JSON_HDR,
+                          "bluesky/expired.json");
+    bt_expect_session(m, REFRESH, (int64_t)time(NULL) + 7200, "b", &access2,
+                      NULL);
+    bt_expect_profiles(m, "did:plc:carol", NULL);
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 5);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_string_equal(mock_request_find(m, PROFILES, 1)->bearer_token,
+                        access2);
+    assert_int_equal(bt_identity_last(m, "did:plc:carol")->posts, 12);
+    free(access2);
+    mock_host_destroy(m);
+}
+
+/* A search page of n posts by n different accounts. */
+static char *bt_many_authors(int n)
+{
+    json_t *posts = json_array(), *page;
+    char *body;
+
+    for (int i = 0; i < n; i++) {
+        char did[32], uri[96], handle[48], cid[32];
+        snprintf(did, sizeof(did), "did:plc:many%d", i);
+        snprintf(uri, sizeof(uri), "at://%s/app.bsky.feed.post/p%d", did, i);
+        snprintf(handle, sizeof(handle), "many%d.bsky.social", i);
+        snprintf(cid, sizeof(cid), "bafyreimany%d", i);
+        json_array_append_new(
+            posts,
+            json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s}",
+                      "uri", uri, "cid", cid, "author", "did", did, "handle",
+                      handle, "record", "$type", "app.bsky.feed.post", "text",
+                      "srmd, again", "createdAt", "2024-05-01T10:00:00.000Z",
+                      "indexedAt", "2024-05-01T10:00:01.000Z"));
+    }
+    page = json_pack("{s:o}", "posts", posts);
+    body = json_dumps(page, JSON_COMPACT);
+    json_decref(page);
+    assert_non_null(body);
+    return body;
+}
+
+static size_t bt_actors(const char *url)
+{
+    size_t n = 0;
+
+    for (const char *p = url; (p = strstr(p, "actors=")) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void test_profiles_capped_per_pass(void **state)
+{
+    struct mock_host *m = bt_setup("srmd", false, true);
+    char *page = bt_many_authors(300);
+
+    (void)state;
+    /* 300 new accounts: ten requests of 25 now, the other 50 later. */
+    mock_http_expect(m, "GET", SEARCH, 200, JSON_HDR, page);
+    for (int i = 0; i < 12; i++)
+        mock_http_expect(m, "GET", PROFILES, 200, JSON_HDR,
+                         "{\"profiles\":[]}");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 11);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(m->n_mentions, 300);
+    assert_int_equal(bt_count(m, PROFILES), 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(bt_actors(mock_request_find(m, PROFILES, i)->url),
+                         25);
+    assert_non_null(strstr(mock_request_find(m, PROFILES, 0)->url,
+                           "actors=did%3Aplc%3Amany0&actors=did%3Aplc%3A"
+                           "many1&"));
+    assert_true(mock_log_contains(m, "50 accounts wait for a later pass"));
+
+    /* Next pass: the first of the 50 come back, then the pass is
+     * cancelled (the source is being removed, or the pass reclaimed)
+     * while the second request is out: no pass_done, and both batches go
+     * back to the queue, since the pass's records were dropped. */
+    mock_pass_reset(m);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_empty.json");
+    mock_http_expect(m, "GET", PROFILES, 200, JSON_HDR, "{\"profiles\":[]}");
+    mock_http_expect_error(m, "GET", PROFILES, SRM_E_CANCELLED, "cancelled");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 3);
+    assert_int_equal(m->pass.count, 0);
+    assert_int_equal(m->n_violations, 0);
+    assert_non_null(strstr(mock_request_find(m, PROFILES, 0)->url,
+                           "actors=did%3Aplc%3Amany250&"));
+    mock_pass_reclaim(m);
+
+    mock_pass_reset(m);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_empty.json");
+    mock_http_expect(m, "GET", PROFILES, 200, JSON_HDR, "{\"profiles\":[]}");
+    mock_http_expect(m, "GET", PROFILES, 200, JSON_HDR, "{\"profiles\":[]}");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 3);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->n_violations, 0);
+    assert_non_null(strstr(mock_request_find(m, PROFILES, 0)->url,
+                           "actors=did%3Aplc%3Amany250&"));
+    assert_non_null(strstr(mock_request_find(m, PROFILES, 1)->url,
+                           "actors=did%3Aplc%3Amany275&"));
+
+    /* All done: a pass with nothing new asks for nothing. */
+    mock_pass_reset(m);
+    mock_http_expect_file(m, "GET", SEARCH, 200, JSON_HDR,
+                          "bluesky/search_empty.json");
+    assert_int_equal(mock_sync(m), 0);
+    assert_int_equal(mock_run(m), 1);
+    assert_int_equal(bt_count(m, PROFILES), 0);
+    free(page);
     mock_host_destroy(m);
 }
 
@@ -998,6 +1463,9 @@ int main(void)
         cmocka_unit_test(test_login_refused),
         cmocka_unit_test(test_notifications_stop_at_cursor),
         cmocka_unit_test(test_contacts),
+        cmocka_unit_test(test_profiles_table),
+        cmocka_unit_test(test_profiles_once_a_day),
+        cmocka_unit_test(test_profiles_capped_per_pass),
         cmocka_unit_test(test_reply),
     };
 

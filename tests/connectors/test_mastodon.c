@@ -224,7 +224,9 @@ static void test_first_sync(void **state)
     assert_string_equal(mt->author_id, "bob@mastodon.example");
     assert_memory_equal(mt->text, "CW: long post\n", 14);
     assert_non_null(strstr(mt->text, "second line"));
-    assert_string_equal(mt->reply_to, "112000000000000101");
+    /* A reply names the uri of the status it answers (later in the page:
+     * newest first), not the server-local in_reply_to_id. */
+    assert_string_equal(mt->reply_to, S1_URI);
     assert_string_equal(mt->visibility, "unlisted");
     assert_null(mt->lang);
 
@@ -640,6 +642,167 @@ static void test_reply(void **state)
     rd_reset();
 }
 
+/* ------------------------------------------------------------- reply_to */
+
+#define OWN_URI                                                               \
+    "https://mastodon.example/users/team/statuses/112000000000000500"
+
+/* alice's mention notification of notifications.json, renumbered: status
+ * status_id answering in_reply_to (NULL: nothing). */
+static json_t *ma_mention(const char *notif_id, const char *status_id,
+                          const char *in_reply_to)
+{
+    json_t *page = json_load_file(SRM_TEST_DATA "/mastodon/notifications.json",
+                                  0, NULL);
+    json_t *n, *st;
+    char uri[128], url[128];
+
+    assert_non_null(page);
+    n = json_deep_copy(json_array_get(page, 1));
+    json_decref(page);
+    assert_non_null(n);
+    st = json_object_get(n, "status");
+    snprintf(uri, sizeof(uri), "https://social.example/users/alice/"
+                               "statuses/%s", status_id);
+    snprintf(url, sizeof(url), "https://social.example/@alice/%s", status_id);
+    json_object_set_new(n, "id", json_string(notif_id));
+    json_object_set_new(st, "id", json_string(status_id));
+    json_object_set_new(st, "uri", json_string(uri));
+    json_object_set_new(st, "url", json_string(url));
+    json_object_set_new(st, "in_reply_to_id", in_reply_to != NULL
+                                                  ? json_string(in_reply_to)
+                                                  : json_null());
+    return n;
+}
+
+/* Expect a notifications page of the given notifications (NULL-ended;
+ * the page takes them). */
+static void ma_expect_mentions(struct mock_host *m, const char *url_substr,
+                               ...)
+{
+    json_t *page = json_array(), *n;
+    char *body;
+    va_list ap;
+
+    va_start(ap, url_substr);
+    while ((n = va_arg(ap, json_t *)) != NULL)
+        json_array_append_new(page, n);
+    va_end(ap);
+    body = json_dumps(page, JSON_COMPACT);
+    json_decref(page);
+    assert_non_null(body);
+    mock_http_expect(m, "GET", url_substr, 200, JSON_HDR, body);
+    free(body);
+}
+
+static void test_reply_to_names_parent_uri(void **state)
+{
+    struct mock_host *m = ma_setup("T", NULL, false);
+    const struct srm_mention *mt;
+
+    (void)state;
+    /* In the page: bob's reply comes first, its parent after it. */
+    mock_http_expect_file(m, "GET", "/api/v1/notifications", 200, JSON_HDR,
+                          "mastodon/notifications.json");
+    ma_pass(m);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_string_equal(mock_mention_find(m, S2_URI)->reply_to, S1_URI);
+    assert_null(mock_mention_find(m, S1_URI)->reply_to);
+
+    /* A later page: a reply to bob's status of the last pass (remembered)
+     * names it; a reply to a status this source never saw names nothing
+     * rather than a server-local id nobody can match. */
+    mock_pass_reset(m);
+    ma_expect_mentions(m, "min_id=5003",
+                       ma_mention("5005", "112000000000000104",
+                                  "112000000000000111"),
+                       ma_mention("5004", "112000000000000103",
+                                  "112000000000000102"),
+                       NULL);
+    mock_http_expect_file(m, "GET", "min_id=5005", 200, JSON_HDR,
+                          "mastodon/empty.json");
+    ma_pass(m);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(m->n_unexpected, 0);
+    mt = mock_mention_find(m, "https://social.example/users/alice/statuses/"
+                              "112000000000000103");
+    assert_non_null(mt);
+    assert_string_equal(mt->reply_to, S2_URI);
+    mt = mock_mention_find(m, "https://social.example/users/alice/statuses/"
+                              "112000000000000104");
+    assert_non_null(mt);
+    assert_null(mt->reply_to);
+
+    /* Our reply through srmd is remembered: an answer to it names its uri,
+     * which is what srmd recorded as the interaction's remote id. */
+    mock_pass_reset(m);
+    rd_reset();
+    mock_http_expect_file(m, "POST", "/api/v1/statuses", 200, JSON_HDR,
+                          "mastodon/status_posted.json");
+    assert_int_equal(ma_reply(m, "112000000000000101", "thanks!"), 0);
+    mock_run(m);
+    assert_int_equal(rd.error, 0);
+    assert_string_equal(rd.id, OWN_URI);
+    rd_reset();
+    mock_pass_reset(m);
+    ma_expect_mentions(m, "min_id=5005",
+                       ma_mention("5006", "112000000000000105",
+                                  "112000000000000500"),
+                       NULL);
+    mock_http_expect_file(m, "GET", "min_id=5006", 200, JSON_HDR,
+                          "mastodon/empty.json");
+    ma_pass(m);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    mt = mock_mention_find(m, "https://social.example/users/alice/statuses/"
+                              "112000000000000105");
+    assert_non_null(mt);
+    assert_string_equal(mt->reply_to, OWN_URI);
+    mock_host_destroy(m);
+
+    /* Through the stream too; and an edit or a delete of our own reply is
+     * not a mention. */
+    m = ma_setup("T", NULL, true);
+    mock_http_expect_file(m, "POST", "/api/v1/statuses", 200, JSON_HDR,
+                          "mastodon/status_posted.json");
+    assert_int_equal(ma_reply(m, "112000000000000101", "thanks!"), 0);
+    mock_run(m);
+    rd_reset();
+    mock_pass_reset(m);
+    char *posted = mock_load_file("mastodon/status_posted.json", NULL);
+    json_t *own = json_loads(posted, 0, NULL), *n;
+    free(posted);
+    assert_non_null(own);
+    json_object_set_new(own, "edited_at",
+                        json_string("2024-05-04T10:05:00Z"));
+    char *own_js = json_dumps(own, JSON_COMPACT);
+    n = ma_mention("5007", "112000000000000106", "112000000000000500");
+    char *n_js = json_dumps(n, JSON_COMPACT);
+    char *sse = NULL;
+    assert_true(asprintf(&sse,
+                         "event: status.update\ndata: %s\n\n"
+                         "event: delete\ndata: 112000000000000500\n\n"
+                         "event: notification\ndata: %s\n\n",
+                         own_js, n_js) > 0);
+    json_decref(own);
+    json_decref(n);
+    free(own_js);
+    free(n_js);
+    mock_http_expect_file(m, "GET", "/api/v1/notifications", 200, JSON_HDR,
+                          "mastodon/empty.json");
+    mock_http_expect(m, "GET", "/api/v1/streaming/user/notification", 200,
+                     "Content-Type: text/event-stream\r\n", sse);
+    free(sse);
+    ma_pass(m);
+    assert_int_equal(m->pass.status, SRM_PASS_OK);
+    assert_int_equal(m->n_unexpected, 0);
+    assert_int_equal(m->n_mentions, 1);
+    assert_string_equal(m->mentions[0].remote_id,
+                        "https://social.example/users/alice/statuses/"
+                        "112000000000000106");
+    assert_string_equal(m->mentions[0].reply_to, OWN_URI);
+    mock_host_destroy(m);
+}
+
 /* ------------------------------------------------------------------ SSE */
 
 struct ev_log {
@@ -809,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_and_auth),
         cmocka_unit_test(test_contacts),
         cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_reply_to_names_parent_uri),
         cmocka_unit_test(test_sse_parser),
         cmocka_unit_test(test_stream),
     };

@@ -1,7 +1,8 @@
 /* fuzz_bluesky.c - the bluesky connector on fuzzed XRPC answers, as
  * fuzz_connector.c describes. With a login, so the first request is
- * createSession (its JWTs are decoded), then search, notifications and
- * both contact lists. */
+ * createSession (its JWTs are decoded), then search, notifications, both
+ * contact lists and getProfiles for the accounts they named (seed
+ * multi_profiles gets that far with good answers). */
 #include "mock_host.h"
 
 const char fuzz_net_headers[] =

@@ -175,5 +175,49 @@ def test_stream_delivers_between_passes():
         fx.stop()
 
 
+def test_reply_to_is_the_parent_uri():
+    """reply_to holds the parent's uri (a remote_id) when the connector
+    knows the parent, never the server-local in_reply_to_id; and a reply
+    posted with srmctl is remembered as a parent."""
+    fx = Fixture(mentions=1)
+    try:
+        srcs = source(fx, every="1h")
+        srcs[0]["hashtags"] = []
+        with Srmd(sources=srcs) as d:
+            d.wait_passes("masto", 1)
+            first = mastodon_fixture.STATE["notifications"][0]["status"]
+            # Answers, in one page, to the status of the first pass, to
+            # one another, and to a status this source never saw.
+            a = mastodon_fixture.add_mentions(1, reply_to=first["id"])[0]
+            b = mastodon_fixture.add_mentions(1, reply_to=a["id"])[0]
+            c = mastodon_fixture.add_mentions(1, reply_to="42")[0]
+            d.call("sources.sync", {"name": "masto"})
+            d.wait_passes("masto", 2)
+            rows = dict(d.query("SELECT remote_id, reply_to FROM mentions"))
+            assert rows[first["uri"]] is None, rows
+            assert rows[a["uri"]] == first["uri"], rows
+            assert rows[b["uri"]] == a["uri"], rows
+            assert rows[c["uri"]] is None, rows
+
+            # The team answers; an answer to that answer names our post.
+            mid = d.query("SELECT id FROM mentions WHERE remote_id = ?",
+                          c["uri"])[0][0]
+            out = d.ctl("--json", "reply", str(mid), "thanks!")
+            assert out.returncode == 0, (out.stdout, out.stderr)
+            posted = mastodon_fixture.STATE["posted"][-1]
+            assert posted["in_reply_to_id"] == c["id"], posted
+            assert json.loads(out.stdout)["posted_id"] == posted["uri"]
+            e = mastodon_fixture.add_mentions(1, reply_to=posted["id"])[0]
+            d.call("sources.sync", {"name": "masto"})
+            d.wait_passes("masto", 3)
+            got = d.query("SELECT reply_to FROM mentions WHERE remote_id = ?",
+                          e["uri"])
+            assert got[0][0] == posted["uri"], got
+            x = d.query("SELECT remote_id FROM interactions")
+            assert [r[0] for r in x] == [posted["uri"]]
+    finally:
+        fx.stop()
+
+
 if __name__ == "__main__":
     run(globals())
