@@ -540,6 +540,12 @@ static void src_schedule(struct srm_instance *s, int64_t delay_ms)
 {
     if (delay_ms < 0)
         delay_ms = 0;
+    /* A timer counts from the loop's cached time, taken when this loop
+     * iteration began. The HTTP engine's rate-limit pause counts from the
+     * real time the 429 arrived, which can be later (a slow iteration, a
+     * loaded machine): a retry after Retry-After seconds then landed just
+     * before the pause ended and failed again. Count from now. */
+    uv_update_time(s->d->loop);
     uv_timer_start(&s->timer, src_timer_fired, (uint64_t)delay_ms, 0);
 }
 
