@@ -40,6 +40,8 @@ struct srm_daemon {
     struct srm_ctl_server *ctl;
     struct srm_instance *sources;   /* list, in config order */
     struct srm_strmap *validators;  /* url -> "etag\nlast-modified", committed */
+    size_t backlog;                 /* records of all sources not committed */
+    struct srm_instance *backlog_waiters, *backlog_waiters_tail; /* FIFO */
     int64_t started_at;
     bool stopping;
     int exit_code;

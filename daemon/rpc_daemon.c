@@ -53,7 +53,7 @@ static void rpc_status(struct srm_rpc_call *call, json_t *params)
         srm_http_get_stats(d->http, &hs);
     srm_rpc_reply(call, json_pack(
         "{s:s, s:i, s:I, s:I, s:I, s:s, s:{s:s, s:b, s:b}, s:o, s:I, s:I,"
-        " s:{s:I, s:I}, s:{s:I}}",
+        " s:{s:I, s:I}, s:{s:I, s:I}}",
         "version", SRM_VERSION, "protocol", SRM_PROTOCOL_VERSION,
         "pid", (json_int_t)getpid(), "started_at", (json_int_t)d->started_at,
         "uptime_s", (json_int_t)(now - d->started_at),
@@ -66,7 +66,8 @@ static void rpc_status(struct srm_rpc_call *call, json_t *params)
         "http", "in_flight", (json_int_t)hs.in_flight, "queued",
         (json_int_t)hs.queued,
         "writer", "pending",
-        (json_int_t)(d->writer ? srm_writer_pending(d->writer) : 0)));
+        (json_int_t)(d->writer ? srm_writer_pending(d->writer) : 0),
+        "backlog", (json_int_t)d->backlog));
 }
 
 static json_t *rpc_names(char **names, size_t n)

@@ -45,6 +45,10 @@ struct src_held {
  * requests are held back: a connector fetching pages faster than SQLite
  * commits them would otherwise pile up records in memory without bound. */
 #define SRC_BACKLOG_MAX 20000
+/* The same for all sources together: 1,000 sources starting at once each
+ * within its own limit held 120 MB of records (bench/soak). Requests held
+ * by this limit start in the order they were held as commits make room. */
+#define SRC_BACKLOG_TOTAL_MAX 40000
 
 struct src_state_job {
     int64_t source_id;
@@ -61,6 +65,8 @@ struct src_jobq {
 static struct src_job *src_queue_head(struct srm_instance *s);
 static void src_drop_queued(struct srm_instance *s);
 static void src_release_held(struct srm_instance *s, bool cancel);
+static void src_backlog_sub(struct srm_instance *s, size_t records);
+static void src_wake_waiters(struct srm_daemon *d);
 static void src_discard_pending(struct srm_instance *s);
 static int src_http_start(struct srm_instance *s,
                           const struct srm_http_req *req,
@@ -170,7 +176,7 @@ static void src_commit_done(void *arg, int status)
 
     q->busy = false;
     s->jobs_in_flight--;
-    s->backlog -= job->records;
+    src_backlog_sub(s, job->records);
     if (status == 0) {
         struct srm_batch *b = &job->batch;
         /* Route and announce what just arrived (team inbox, watch). */
@@ -214,6 +220,7 @@ static void src_commit_done(void *arg, int status)
     src_job_free(job);
     src_submit_next(s);
     src_release_held(s, false);
+    src_wake_waiters(s->d);
     src_maybe_finish(s);
     srm_source_unref(s);
 }
@@ -229,7 +236,7 @@ static void src_drop_queued(struct srm_instance *s)
     while ((rest = q->head) != NULL) {
         q->head = rest->next;
         s->jobs_in_flight--;
-        s->backlog -= rest->records;
+        src_backlog_sub(s, rest->records);
         src_job_free(rest);
         srm_source_unref(s);
     }
@@ -300,6 +307,7 @@ static void src_flush(struct srm_instance *s)
     job->batch.now = src_now();
     job->records = srm_batch_records(&job->batch);
     s->backlog += job->records;
+    s->d->backlog += job->records;
     srm_source_ref(s);
     s->jobs_in_flight++;
     if (q->tail)
@@ -743,6 +751,75 @@ static void src_hold(struct srm_instance *s, const struct srm_http_req *req,
     s->n_held++;
 }
 
+/* Whether the source may start a request now: its own records and all
+ * sources' records waiting for the writer are both under their limits. */
+static bool src_may_fetch(const struct srm_instance *s)
+{
+    return s->backlog < SRC_BACKLOG_MAX &&
+           s->d->backlog < SRC_BACKLOG_TOTAL_MAX;
+}
+
+static void src_wait_push(struct srm_instance *s)
+{
+    struct srm_daemon *d = s->d;
+
+    if (s->backlog_waiting)
+        return;
+    s->backlog_waiting = true;
+    s->backlog_next = NULL;
+    srm_source_ref(s);
+    if (d->backlog_waiters_tail != NULL)
+        d->backlog_waiters_tail->backlog_next = s;
+    else
+        d->backlog_waiters = s;
+    d->backlog_waiters_tail = s;
+}
+
+/* Take s out of the waiters (anywhere in the queue); the caller keeps a
+ * reference, so the unref here never frees s. */
+static void src_wait_remove(struct srm_instance *s)
+{
+    struct srm_daemon *d = s->d;
+    struct srm_instance **pp, *prev = NULL;
+
+    if (!s->backlog_waiting)
+        return;
+    for (pp = &d->backlog_waiters; *pp != s; pp = &(*pp)->backlog_next)
+        prev = *pp;
+    *pp = s->backlog_next;
+    if (d->backlog_waiters_tail == s)
+        d->backlog_waiters_tail = prev;
+    s->backlog_waiting = false;
+    s->backlog_next = NULL;
+    srm_source_unref(s);
+}
+
+/* Commits made room: start the requests other sources held, first held
+ * first served, while the total allows. Each waiter is visited at most
+ * once per call (one still held by its own limit goes to the back). */
+static void src_wake_waiters(struct srm_daemon *d)
+{
+    size_t n = 0;
+
+    for (struct srm_instance *w = d->backlog_waiters; w; w = w->backlog_next)
+        n++;
+    while (n-- > 0 && d->backlog < SRC_BACKLOG_TOTAL_MAX &&
+           d->backlog_waiters != NULL) {
+        struct srm_instance *w = d->backlog_waiters;
+
+        srm_source_ref(w);
+        src_wait_remove(w);
+        src_release_held(w, false); /* re-queues w if it still holds some */
+        srm_source_unref(w);
+    }
+}
+
+static void src_backlog_sub(struct srm_instance *s, size_t records)
+{
+    s->backlog -= records;
+    s->d->backlog -= records;
+}
+
 /* Start held requests while the backlog allows; on stop, cancel them (each
  * accepted request gets exactly one done callback). */
 static void src_release_held(struct srm_instance *s, bool cancel)
@@ -750,8 +827,9 @@ static void src_release_held(struct srm_instance *s, bool cancel)
     struct src_held *h;
 
     cancel = cancel || s->stopping;
-    while ((h = s->held) != NULL &&
-           (cancel || s->backlog < SRC_BACKLOG_MAX)) {
+    if (cancel)
+        src_wait_remove(s);
+    while ((h = s->held) != NULL && (cancel || src_may_fetch(s))) {
         int rc = SRM_E_CANCELLED;
 
         s->held = h->next;
@@ -771,6 +849,10 @@ static void src_release_held(struct srm_instance *s, bool cancel)
         }
         src_held_free(h);
     }
+    if (s->held != NULL && !cancel && !s->stopping)
+        src_wait_push(s);
+    else if (s->held == NULL)
+        src_wait_remove(s);
 }
 
 int srm_source_http_submit(struct srm_instance *s,
@@ -781,8 +863,9 @@ int srm_source_http_submit(struct srm_instance *s,
         return SRM_E_STATE;
     if (req == NULL || done == NULL || req->url == NULL)
         return -EINVAL;
-    if (s->backlog >= SRC_BACKLOG_MAX || s->held != NULL) {
+    if (!src_may_fetch(s) || s->held != NULL) {
         src_hold(s, req, done, ud);
+        src_wait_push(s);
         return 0;
     }
     return src_http_start(s, req, done, ud);
@@ -911,9 +994,10 @@ void srm_source_stop(struct srm_instance *s)
      * so no callback can reach a freed context. */
     if (s->d->http != NULL)
         srm_http_cancel_owner(s->d->http, s);
-    src_release_held(s, true); /* each gets SRM_E_CANCELLED */
     srm_source_ref(s);
+    src_release_held(s, true); /* each gets SRM_E_CANCELLED */
     src_drop_queued(s);
+    src_wake_waiters(s->d); /* its dropped records made room */
     if (s->in_pass)
         srm_source_pass_done(s, SRM_PASS_ERROR, 0, "source stopped");
     src_discard_pending(s);

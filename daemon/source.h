@@ -75,6 +75,10 @@ struct srm_instance {
     size_t backlog;                /* records waiting for the writer */
     struct src_held *held;         /* requests held back meanwhile */
     size_t n_held;
+    /* In the daemon's queue of sources whose held requests wait for the
+     * backlog of all sources to shrink (srm_daemon.backlog_waiters). */
+    bool backlog_waiting;
+    struct srm_instance *backlog_next;
     size_t http_in_flight;
     struct srm_strmap *cursors;    /* committed values */
     struct srm_strmap *overlay;    /* set during the pass, not committed */

@@ -73,6 +73,9 @@ def test_pass_commits_records_with_cursor():
             # Each mention's author is linked.
             assert d.query("SELECT count(*) FROM mentions WHERE "
                            "identity_id IS NULL")[0][0] == 0
+            # Every record handed to the writer was accounted back.
+            assert d.call("status")["writer"] == {"pending": 0,
+                                                  "backlog": 0}
     finally:
         fx.stop()
 
@@ -169,6 +172,8 @@ def test_failed_pass_keeps_committed_pages():
             assert len(mention_ids(d, "a")) == 10, mention_ids(d, "a")
             assert d.call("sources.show", {"name": "a"})["source"][
                 "cursors"] == {"after": "10"}
+            wait_for(lambda: d.call("status")["writer"]["backlog"] == 0, 5,
+                     "the backlog of a failed pass to be released")
     finally:
         fx.stop()
 
