@@ -31,7 +31,7 @@ static const char *const cv_top_keys[] = {"daemon", "team", "listen",
                                           "sources", NULL};
 static const char *const cv_daemon_keys[] = {
     "socket", "database", "plugin_dir", "log_level", "socket_group",
-    "cache_size", "pass_timeout", NULL};
+    "cache_size", "pass_timeout", "fulltext", NULL};
 static const char *const cv_team_keys[] = {"admins", "members", "routes",
                                            NULL};
 static const char *const cv_member_keys[] = {"user", "name", NULL};
@@ -427,6 +427,11 @@ static void cv_daemon(struct srm_config *c, const struct srm_cfg_node *sec,
             c->pass_timeout < 1)
             srm_diag_add(d, n, n->path, "expected a duration like 10m");
     }
+    if ((n = srm_cfg_node_get(sec, "fulltext")) && !n->null) {
+        if (n->kind != SRM_CFG_NODE_SCALAR ||
+            cv_bool_parse(n->scalar, &c->fulltext) < 0)
+            srm_diag_add(d, n, n->path, "expected true or false");
+    }
 }
 
 static void cv_members(struct srm_config *c, const struct srm_cfg_node *n,
@@ -703,6 +708,7 @@ int srm_config_load(const char *path, struct srm_config **ret_config,
     c->plugin_dir = srm_xstrdup(SRM_DEFAULT_PLUGIN_DIR);
     c->log_level = SRM_LOG_INFO;
     c->pass_timeout = 600;
+    c->fulltext = true;
     c->keywords = srm_xcalloc(1, sizeof(*c->keywords));
     c->admins = srm_xcalloc(1, sizeof(*c->admins));
 

@@ -93,6 +93,7 @@ struct srm_config {
     char *socket_group;  /* or NULL */
     int64_t cache_kib;   /* daemon.cache_size (e.g. 16MiB... in KiB); 0 default */
     int64_t pass_timeout; /* daemon.pass_timeout in seconds; default 600 */
+    bool fulltext;        /* daemon.fulltext: index mention text; default on */
     /* team */
     char **admins;       /* Unix user names */
     size_t n_admins;

@@ -175,7 +175,10 @@ static int dm_apply_fn(struct srm_db *db, void *arg)
             rows[n_rows++] = (struct srm_member_row){
                 .user = c->members[i].user, .name = c->members[i].name};
     }
-    rc = srm_db_members_sync(db, rows, n_rows, job->now);
+    srm_db_set_fulltext(db, c->fulltext); /* a reload may change it */
+    rc = srm_db_fulltext_catch_up(db);
+    if (rc == 0)
+        rc = srm_db_members_sync(db, rows, n_rows, job->now);
     free(rows);
     for (size_t i = 0; rc == 0 && i < job->n_retire; i++)
         rc = srm_db_source_retire(db, job->retire[i], job->now);
@@ -307,6 +310,7 @@ int srm_daemon_start(struct srm_daemon *d, uv_loop_t *loop,
     rc = srm_db_open(c->database, false, (int)c->cache_kib, &db);
     if (rc < 0)
         goto fail;
+    srm_db_set_fulltext(db, c->fulltext);
     rc = srm_db_check(db);
     if (rc < 0) {
         SRM_ERROR("daemon: %s failed its integrity check; restore it from a "

@@ -24,6 +24,8 @@ struct srm_db {
     bool read_only;
     sqlite3_stmt *stmts[SRM_STMT_COUNT_];
     struct srm_idcache *ids; /* the identities of the batch being applied */
+    bool fulltext_off;       /* daemon.fulltext: false */
+    int64_t fts_max;         /* highest rowid in mentions_fts; -1 unknown */
     /* SRM_SQL_PROFILE=1 in the environment: time spent per statement, by
      * srm_sql_id (the last slot: statements run outside the table), logged
      * when the connection closes. NULL otherwise. */
@@ -503,6 +505,7 @@ int srm_db_open(const char *path, bool read_only, int cache_kib,
 
     db->path = srm_xstrdup(path);
     db->read_only = read_only;
+    db->fts_max = -1;
     if (read_only) {
         flags |= SQLITE_OPEN_READONLY;
     } else {
@@ -600,8 +603,14 @@ int srm_db_commit(struct srm_db *db)
     return db_exec_id(db, SRM_STMT_COMMIT);
 }
 
+void srm_db_set_fulltext(struct srm_db *db, bool on)
+{
+    db->fulltext_off = !on;
+}
+
 int srm_db_rollback(struct srm_db *db)
 {
+    db->fts_max = -1; /* what was indexed may be undone */
     /* SQLite may already have rolled back (after SQLITE_FULL, IOERR...). */
     if (sqlite3_get_autocommit(db->h))
         return 0;
@@ -620,8 +629,10 @@ int srm_db_release(struct srm_db *db)
 
 int srm_db_rollback_to(struct srm_db *db)
 {
-    int r = db_exec_id(db, SRM_STMT_ROLLBACK_TO);
+    int r;
 
+    db->fts_max = -1;
+    r = db_exec_id(db, SRM_STMT_ROLLBACK_TO);
     if (r < 0)
         return r;
     return db_exec_id(db, SRM_STMT_RELEASE);
@@ -1319,22 +1330,43 @@ fail:
     return r;
 }
 
-/* Index the batch's new mentions, refresh their people's last mention
- * time, and add to the source's counters. */
-static int db_batch_finish(struct srm_db *db, struct srm_batch *b,
-                           int64_t indexed_max)
+/* The highest rowid in the full-text index (rows above it are not
+ * indexed: this batch's, or those stored while daemon.fulltext was off). */
+static int db_fts_max(struct srm_db *db, int64_t *ret)
 {
     sqlite3_stmt *st;
     int r = 0;
 
-    if (b->new_mentions > 0) {
+    if (db->fts_max < 0) {
+        DB_STMT(db, SRM_STMT_FTS_MAX, st);
+        r = db_query_int64(db, st, "full-text index max", &db->fts_max);
+    }
+    *ret = db->fts_max;
+fail:
+    return r;
+}
+
+/* Index the mentions above fts_max (the batch's new ones, and after
+ * daemon.fulltext was turned back on, those it skipped), refresh the new
+ * mentions' people's last mention time (ids above before_max), and add to
+ * the source's counters. */
+static int db_batch_finish(struct srm_db *db, struct srm_batch *b,
+                           int64_t before_max, int64_t fts_max)
+{
+    sqlite3_stmt *st;
+    int r = 0;
+
+    if (!db->fulltext_off && (b->new_mentions > 0 || fts_max < before_max)) {
         DB_STMT(db, SRM_STMT_FTS_INDEX_NEW, st);
-        srm_db_bind_int64(st, ":after", indexed_max);
+        srm_db_bind_int64(st, ":after", fts_max);
         r = db_run(db, st, "full-text index");
         if (r < 0)
             goto fail;
+        db->fts_max = -1; /* found again when next needed */
+    }
+    if (b->new_mentions > 0) {
         DB_STMT(db, SRM_STMT_PEOPLE_LAST_MENTION, st);
-        srm_db_bind_int64(st, ":after", indexed_max);
+        srm_db_bind_int64(st, ":after", before_max);
         r = db_run(db, st, "people last mention");
         if (r < 0)
             goto fail;
@@ -1352,9 +1384,34 @@ fail:
     return r;
 }
 
+int srm_db_fulltext_catch_up(struct srm_db *db)
+{
+    int64_t fts_max, max_id;
+    sqlite3_stmt *st;
+    int r;
+
+    if (db->fulltext_off)
+        return 0;
+    r = db_fts_max(db, &fts_max);
+    if (r < 0)
+        return r;
+    DB_STMT(db, SRM_STMT_MENTIONS_MAX_ID, st);
+    r = db_query_int64(db, st, "mentions max id", &max_id);
+    if (r < 0 || fts_max >= max_id)
+        return r;
+    SRM_NOTICE("db: %s: indexing %lld mentions stored while daemon.fulltext "
+               "was off", db->path, (long long)(max_id - fts_max));
+    DB_STMT(db, SRM_STMT_FTS_INDEX_NEW, st);
+    srm_db_bind_int64(st, ":after", fts_max);
+    r = db_run(db, st, "full-text index");
+    db->fts_max = -1;
+fail:
+    return r;
+}
+
 int srm_db_apply_batch(struct srm_db *db, struct srm_batch *b)
 {
-    int64_t indexed_max;
+    int64_t before_max, indexed_max;
     sqlite3_stmt *st;
     int r;
 
@@ -1365,9 +1422,13 @@ int srm_db_apply_batch(struct srm_db *db, struct srm_batch *b)
         db->ids = srm_idcache_create();
     srm_idcache_clear(db->ids);
     /* Rows get ids above the current maximum (no AUTOINCREMENT, and ingest
-     * never deletes), so "id > indexed_max" is exactly this batch's rows. */
+     * never deletes), so "id > before_max" is exactly this batch's rows;
+     * "id > indexed_max" those not in the full-text index. */
     DB_STMT(db, SRM_STMT_MENTIONS_MAX_ID, st);
-    r = db_query_int64(db, st, "mentions max id", &indexed_max);
+    r = db_query_int64(db, st, "mentions max id", &before_max);
+    if (r < 0)
+        goto fail;
+    r = db_fts_max(db, &indexed_max);
     if (r < 0)
         goto fail;
     for (size_t i = 0; i < b->identities.n; i++)
@@ -1389,7 +1450,7 @@ int srm_db_apply_batch(struct srm_db *db, struct srm_batch *b)
     for (size_t i = 0; i < b->validators.n; i++)
         if ((r = db_validator_apply(db, b, &b->validators.items[i])) < 0)
             goto fail;
-    r = db_batch_finish(db, b, indexed_max);
+    r = db_batch_finish(db, b, before_max, indexed_max);
     if (r == 0)
         r = srm_people_after_batch(db, b); /* people.h */
 fail:

@@ -44,6 +44,13 @@ int srm_err_from_sqlite(int rc);
 int srm_db_begin(struct srm_db *db);    /* BEGIN IMMEDIATE */
 int srm_db_commit(struct srm_db *db);
 int srm_db_rollback(struct srm_db *db);
+/* daemon.fulltext: with off, new mentions are not added to the full-text
+ * index (edits of indexed ones still are); when it is back on, the next
+ * batch indexes everything stored meanwhile. On by default. */
+void srm_db_set_fulltext(struct srm_db *db, bool on);
+/* With daemon.fulltext on, index the mentions stored while it was off (at
+ * start-up and on reload, inside the caller's transaction). */
+int srm_db_fulltext_catch_up(struct srm_db *db);
 int srm_db_savepoint(struct srm_db *db);         /* SAVEPOINT job */
 int srm_db_release(struct srm_db *db);           /* RELEASE job */
 int srm_db_rollback_to(struct srm_db *db);       /* ROLLBACK TO job; RELEASE */

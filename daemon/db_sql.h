@@ -394,6 +394,9 @@
 #define SRM_SQL_FTS_INDEX_NEW                                                 \
     "INSERT INTO mentions_fts (rowid, text, context_title)"                   \
     " SELECT id, text, context_title FROM mentions WHERE id > :after"
+/* The highest indexed rowid: FTS5 keeps one docsize row per indexed
+ * document. */
+#define SRM_SQL_FTS_MAX "SELECT coalesce(max(id), 0) FROM mentions_fts_docsize"
 #define SRM_SQL_CONTACT_INSERT                                                \
     "INSERT OR IGNORE INTO contacts (source_id, identity_id, relation,"       \
     " first_seen_at, last_seen_at)"                                           \
@@ -426,6 +429,7 @@
     X(LINKS_CLEAR) X(LINK_INSERT) X(LINKS_OF)                                 \
     X(MENTIONS_MAX_ID) X(MENTION_FIND) X(MENTION_INSERT) X(MENTION_UPDATE)    \
     X(MENTION_MARK_DELETED) X(FTS_DELETE) X(FTS_INSERT_ONE) X(FTS_INDEX_NEW)  \
+    X(FTS_MAX)                                                                \
     X(CONTACT_INSERT) X(CONTACT_SEEN) X(INTERACTION_INSERT)
 
 /* Every statement: the core's and each area's (their own headers). */

@@ -445,6 +445,12 @@ static void mr_search(struct srm_rpc_call *call, json_t *params)
                      "invalid params: 'query' is empty");
         return;
     }
+    if (!srm_daemon_self->cfg->config->fulltext) {
+        srm_rpc_fail(call, SRM_RPC_NOT_SUPPORTED,
+                     "full-text search is off (daemon.fulltext: false); "
+                     "mentions.list filters still work");
+        return;
+    }
     srm_rpc_read(call, params, mr_search_fn, NULL);
 }
 

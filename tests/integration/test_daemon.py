@@ -221,6 +221,36 @@ def test_sources_list_pages_and_filters():
         srv.stop()
 
 
+def test_fulltext_off_refuses_search_and_reload_turns_it_on():
+    srv = fixture_server()
+    try:
+        d = Srmd(sources=testnet_source("a", srv.port),
+                 plugin_dir=TESTNET_DIR, daemon_extra="  fulltext: false\n")
+        with d:
+            d.wait_passes("a", 1)
+            c = d.client()
+            try:
+                c.call("mentions.search", {"query": "item"})
+                raise AssertionError("search answered with fulltext off")
+            except srmtest.RpcError as e:
+                assert e.code == -32005 and "daemon.fulltext" in e.message, e
+            assert len(c.call("mentions.list", {})["items"]) > 0
+            c.close()
+            assert d.query("SELECT count(*) FROM mentions_fts_docsize")[0][
+                0] == 0
+            # Back on by reload: what was skipped is indexed at once.
+            d.daemon_extra = ""
+            d.write_config(sources=testnet_source("a", srv.port))
+            d.ctl("reload", check=True)
+            n = d.query("SELECT count(*) FROM mentions")[0][0]
+            wait_for(lambda: d.query("SELECT count(*) FROM "
+                                     "mentions_fts_docsize")[0][0] == n,
+                     10, "the skipped mentions to be indexed")
+            assert d.call("mentions.search", {"query": "item"})["items"]
+    finally:
+        srv.stop()
+
+
 def test_malformed_requests_keep_the_connection():
     with Srmd() as d:
         c = d.client()

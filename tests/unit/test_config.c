@@ -104,7 +104,7 @@ static void test_unknown_nested_key(void **state)
                "  sockets: x\n",
                "srmd.yaml:2:3: daemon.sockets: unknown key (expected one "
                "of: socket, database, plugin_dir, log_level, socket_group, "
-               "cache_size, pass_timeout)");
+               "cache_size, pass_timeout, fulltext)");
     expect_one("team:\n"
                "  members:\n"
                "    - user: alice\n"
@@ -193,6 +193,9 @@ static void test_sizes(void **state)
                "  cache_size: 16\n",
                "srmd.yaml:2:15: daemon.cache_size: expected a size like "
                "16MiB");
+    expect_one("daemon:\n"
+               "  fulltext: sometimes\n",
+               "srmd.yaml:2:13: daemon.fulltext: expected true or false");
 }
 
 static void test_bad_log_level(void **state)
@@ -374,7 +377,7 @@ static void test_all_errors_collected(void **state)
         "listen, sources)",
         "srmd.yaml:3:3: daemon.colour: unknown key (expected one of: "
         "socket, database, plugin_dir, log_level, socket_group, cache_size, "
-        "pass_timeout)",
+        "pass_timeout, fulltext)",
         "srmd.yaml:2:14: daemon.log_level: expected one of error, warning, "
         "notice, info, debug",
         "srmd.yaml:9:13: listen.keywords: expected a list or a string, "

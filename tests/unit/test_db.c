@@ -633,6 +633,45 @@ static void test_srm_rank_matches_bm25(void **state)
     }
 }
 
+/* daemon.fulltext: false stores mentions without indexing them; edits of
+ * rows indexed before stay consistent; turned back on, the next batch
+ * indexes what was skipped and the index checks clean. */
+static void test_fulltext_off_then_on(void **state)
+{
+    struct fx *f = *state;
+    struct srm_batch b;
+
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_mention(&b, "f1", "u1", "wombat before", 100, 0, 0);
+    apply(f, &b);
+    srm_batch_fini(&b);
+    assert_int_equal(fts_count(f->db, "wombat"), 1);
+
+    srm_db_set_fulltext(f->db, false);
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_mention(&b, "f2", "u1", "wombat while off", 101, 0, 0);
+    add_mention(&b, "f1", "u1", "quokka edited while off", 100, 200, 0);
+    apply(f, &b);
+    srm_batch_fini(&b);
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    add_mention(&b, "f3", "u1", "wombat again", 102, 0, 0);
+    add_mention(&b, "f2", "u1", "wombat off and edited", 101, 300, 0);
+    apply(f, &b);
+    srm_batch_fini(&b);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM mentions"), 3);
+    assert_int_equal(fts_count(f->db, "wombat"), 0); /* f1's old text went */
+    assert_int_equal(fts_count(f->db, "quokka"), 1); /* the edit indexed */
+
+    srm_db_set_fulltext(f->db, true);
+    srm_batch_init(&b, f->source_id, "masto", "mastodon");
+    srm_batch_set_cursor(&b, "after", "3"); /* any batch catches up */
+    apply(f, &b);
+    srm_batch_fini(&b);
+    assert_int_equal(fts_count(f->db, "wombat"), 2);
+    assert_int_equal(fts_count(f->db, "edited"), 2);
+    assert_fts_consistent(f->db);
+}
+
 static void test_failed_batch_leaves_nothing(void **state)
 {
     struct fx *f = *state;
@@ -796,6 +835,7 @@ int main(void)
         T(test_author_auto_created),
         T(test_repeats_in_one_batch),
         T(test_srm_rank_matches_bm25),
+        T(test_fulltext_off_then_on),
         T(test_failed_batch_leaves_nothing),
         T(test_sources_cursors_members),
         T(test_open_errors),
