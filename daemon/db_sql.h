@@ -324,7 +324,8 @@
     " WHERE id IN (SELECT i.person_id FROM mentions m"                        \
     "  JOIN identities i ON i.id = m.identity_id WHERE m.id > :after)"
 #define SRM_SQL_IDENTITY_FIND                                                 \
-    "SELECT id, person_id, handle, display_name, profile_url, bio, email"     \
+    "SELECT id, person_id, handle, display_name, profile_url, bio, email,"    \
+    " avatar_url, followers, following, posts, last_seen_at"                  \
     " FROM identities WHERE network = :network AND remote_id = :remote_id"
 #define SRM_SQL_LINKS_OF                                                      \
     "SELECT url, coalesce(label, ''), coalesce(verified_at, 0)"               \

@@ -672,6 +672,31 @@ static void test_fulltext_off_then_on(void **state)
     assert_fts_consistent(f->db);
 }
 
+/* A sighting that says nothing new refreshes last_seen_at at most once a
+ * minute; anything new is written at once. */
+static void test_identity_seen_resolution(void **state)
+{
+    struct fx *f = *state;
+    static const int64_t at[] = {1000, 1030, 1100, 1110};
+    static const int64_t followers[] = {5, 5, 5, 6};
+    static const int64_t want_seen[] = {1000, 1000, 1100, 1110};
+    struct srm_batch b;
+
+    for (size_t i = 0; i < 4; i++) {
+        srm_batch_init(&b, f->source_id, "masto", "mastodon");
+        b.now = at[i];
+        add_identity(&b, "s1", "seen@m.example", "Seen", followers[i], NULL,
+                     0);
+        apply(f, &b);
+        srm_batch_fini(&b);
+        assert_int_equal(q_int(f->db, "SELECT last_seen_at FROM identities"
+                                      " WHERE remote_id = 's1'"),
+                         want_seen[i]);
+    }
+    assert_int_equal(q_int(f->db, "SELECT followers FROM identities"
+                                  " WHERE remote_id = 's1'"), 6);
+}
+
 static void test_failed_batch_leaves_nothing(void **state)
 {
     struct fx *f = *state;
@@ -836,6 +861,7 @@ int main(void)
         T(test_repeats_in_one_batch),
         T(test_srm_rank_matches_bm25),
         T(test_fulltext_off_then_on),
+        T(test_identity_seen_resolution),
         T(test_failed_batch_leaves_nothing),
         T(test_sources_cursors_members),
         T(test_open_errors),
