@@ -97,8 +97,6 @@ static void fr_rank(const Fts5ExtensionApi *api, Fts5Context *fts,
     double freq_small[8], *freq = freq_small, score = 0.0, dl;
     int n_inst = 0, n_tokens = 0, rc;
 
-    (void)n_arg;
-    (void)args;
     rc = fr_query_get(api, fts, &q);
     if (rc == SQLITE_OK && q->n_phrase > 8) {
         freq = calloc((size_t)q->n_phrase, sizeof(double));
@@ -113,8 +111,12 @@ static void fr_rank(const Fts5ExtensionApi *api, Fts5Context *fts,
     for (int i = 0; rc == SQLITE_OK && i < n_inst; i++) {
         int phrase, col, off;
         rc = api->xInst(fts, i, &phrase, &col, &off);
+        /* Column weights as bm25 takes them: the arguments after the
+         * table, 1.0 for a column without one. */
         if (rc == SQLITE_OK && phrase >= 0 && phrase < q->n_phrase)
-            freq[phrase] += 1.0;
+            freq[phrase] += col < n_arg
+                                ? sqlite3_value_double(args[col])
+                                : 1.0;
     }
     if (rc == SQLITE_OK)
         rc = api->xColumnSize(fts, -1, &n_tokens);

@@ -14,7 +14,10 @@
  * still far below a rare word (a word in 1,000 rows: 6.9), and the walk
  * costs at most ~1 ms instead of tens.
  *
- * Like bm25, lower (more negative) is better: ORDER BY srm_rank(t). */
+ * Like bm25, lower (more negative) is better: ORDER BY srm_rank(t), and
+ * like bm25 it takes optional column weights after the table argument:
+ * srm_rank(people_fts, 10.0, 8.0) weighs column 0 ten times, column 1
+ * eight times, the others once. */
 #ifndef SRM_DAEMON_FTS_RANK_H
 #define SRM_DAEMON_FTS_RANK_H
 

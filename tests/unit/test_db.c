@@ -257,7 +257,7 @@ static void test_migration_4_check(void **state)
     sqlite3_close(h);
 
     assert_int_equal(srm_db_open(path, false, 0, &db), 0);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), SRM_DB_SCHEMA_VERSION);
     assert_int_equal(q_int(db, "SELECT count(*) FROM mentions"), 1);
     assert_q_text(db, "PRAGMA integrity_check", "ok");
     sql = q_text(db, "SELECT sql FROM sqlite_schema WHERE name = 'mentions'");
@@ -566,8 +566,8 @@ static void test_repeats_in_one_batch(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM identities"), 2);
 }
 
-/* srm_rank: bm25's order for one word; bm25's very scores for several
- * words while each is in fewer than 20,000 rows. */
+/* srm_rank: bm25's order for one word; bm25's very scores, column weights
+ * included, for several words while each is in fewer than 20,000 rows. */
 static void test_srm_rank_matches_bm25(void **state)
 {
     struct fx *f = *state;
@@ -582,7 +582,8 @@ static void test_srm_rank_matches_bm25(void **state)
     static const char *const sql[] = {
         "SELECT group_concat(id) FROM (SELECT rowid AS id FROM mentions_fts"
         " WHERE mentions_fts MATCH :q ORDER BY %s, rowid)",
-        "SELECT bm25(mentions_fts), srm_rank(mentions_fts)"
+        "SELECT bm25(mentions_fts, 3.0, 0.5),"
+        " srm_rank(mentions_fts, 3.0, 0.5)"
         " FROM mentions_fts WHERE mentions_fts MATCH :q",
     };
 
