@@ -28,7 +28,7 @@
 #define CV_MAX_SECRET_FILE (64 * 1024)
 
 static const char *const cv_top_keys[] = {"daemon", "team", "listen",
-                                          "sources", NULL};
+                                          "sources", "people", NULL};
 static const char *const cv_daemon_keys[] = {
     "socket", "database", "plugin_dir", "log_level", "socket_group",
     "cache_size", "pass_timeout", "fulltext", NULL};
@@ -38,6 +38,7 @@ static const char *const cv_member_keys[] = {"user", "name", NULL};
 static const char *const cv_route_keys[] = {"network", "source", "keyword",
                                             "tag", "member", NULL};
 static const char *const cv_listen_keys[] = {"keywords", NULL};
+static const char *const cv_person_keys[] = {"name", "identities", NULL};
 /* The daemon's own keys of a source; every other key is the plugin's. */
 static const char *const cv_source_keys[] = {"name", "plugin", "every",
                                              "insecure", NULL};
@@ -677,6 +678,195 @@ static void cv_sources(struct srm_config *c, const struct srm_cfg_node *n,
         cv_source(c, n->items[i], d);
 }
 
+/* ---------------------------------------------------------------------
+ * people: explicit identity links
+ */
+
+#define CV_IDENTITY_HINT                                                      \
+    "expected NETWORK:ID, such as mastodon:ada@example.social, "            \
+    "bluesky:ada.example.com or github:ada"
+
+/* One identity of a link: "NETWORK:VALUE" with NETWORK a name (made lower
+ * case) and VALUE a remote id, handle, email or profile URL (a leading '@'
+ * dropped). *ret gets the canonical "network:value". */
+static bool cv_link_identity(struct srm_diag *d,
+                             const struct srm_cfg_node *it, char **ret)
+{
+    const char *s, *colon, *v;
+    char *net;
+    bool ok;
+
+    if (it->kind != SRM_CFG_NODE_SCALAR || it->null) {
+        /* "- mastodon: ada" is a mapping to YAML: say how to write it. */
+        srm_diag_add(d, it, it->path, "%s; found %s%s", CV_IDENTITY_HINT,
+                     it->null ? "nothing" : srm_cfg_kind_name(it->kind),
+                     it->kind == SRM_CFG_NODE_MAP
+                         ? " (no space after the colon, or quote it)"
+                         : "");
+        return false;
+    }
+    s = it->scalar;
+    colon = strchr(s, ':');
+    if (colon == NULL || colon == s) {
+        srm_diag_add(d, it, it->path, "%s", CV_IDENTITY_HINT);
+        return false;
+    }
+    net = srm_xstrndup(s, (size_t)(colon - s));
+    for (char *p = net; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    if (strcmp(net, "http") == 0 || strcmp(net, "https") == 0) {
+        srm_diag_add(d, it, it->path,
+                     "a profile URL needs its network first, like "
+                     "mastodon:https://example.social/@ada");
+        free(net);
+        return false;
+    }
+    ok = cv_name_ok(net);
+    for (const char *p = net; ok && *p; p++)
+        ok = *p != '.';
+    if (!ok) {
+        srm_diag_add(d, it, it->path,
+                     "\"%s\" is not a network name (letters, digits, '_' "
+                     "and '-'); %s", net, CV_IDENTITY_HINT);
+        free(net);
+        return false;
+    }
+    v = colon + 1;
+    while (*v == '@')
+        v++;
+    ok = *v != '\0';
+    for (const char *p = v; ok && *p; p++)
+        ok = (unsigned char)*p > ' ';
+    if (!ok) {
+        srm_diag_add(d, it, it->path,
+                     *v == '\0' ? "the ID after \"%s:\" is missing"
+                                : "the ID after \"%s:\" holds a space",
+                     net);
+        free(net);
+        return false;
+    }
+    *ret = srm_xasprintf("%s:%s", net, v);
+    free(net);
+    return true;
+}
+
+/* How two written identities compare: lower case, URLs without scheme
+ * and trailing slashes (as people.c and the SQL compare them). */
+static char *cv_link_norm(const char *id)
+{
+    const char *colon = strchr(id, ':');
+    const char *v = colon + 1;
+    char *out, *o;
+    size_t len;
+
+    if (strncasecmp(v, "https://", 8) == 0)
+        v += 8;
+    else if (strncasecmp(v, "http://", 7) == 0)
+        v += 7;
+    out = srm_xasprintf("%.*s:%s", (int)(colon - id), id, v);
+    for (o = out; *o; o++)
+        if (*o >= 'A' && *o <= 'Z')
+            *o = (char)(*o - 'A' + 'a');
+    len = strlen(out);
+    while (len > 0 && out[len - 1] == '/')
+        out[--len] = '\0';
+    return out;
+}
+
+/* Every identity seen so far, to refuse one named twice. */
+struct cv_seen {
+    char *norm;
+    size_t entry;
+    const struct srm_cfg_node *node;
+};
+
+static void cv_person(struct srm_config *c, const struct srm_cfg_node *e,
+                      struct cv_seen **seen, size_t *n_seen,
+                      struct srm_diag *d)
+{
+    const struct srm_cfg_node *v, *ids;
+    struct srm_person_cfg *pc;
+    size_t entry = c->n_people;
+
+    if (!cv_kind(d, e, SRM_CFG_NODE_MAP))
+        return;
+    cv_unknown_keys(d, e, cv_person_keys);
+    pc = &c->people[c->n_people++];
+    pc->node = e;
+    pc->where = srm_xasprintf("%s:%u", e->file, e->line);
+    pc->identities = srm_xcalloc(1, sizeof(*pc->identities));
+    if ((v = srm_cfg_node_get(e, "name")) && cv_string(d, v, &pc->name) &&
+        pc->name != NULL && pc->name[0] == '\0') {
+        srm_diag_add(d, v, v->path, "must not be empty");
+        SRM_FREE(pc->name);
+    }
+    ids = srm_cfg_node_get(e, "identities");
+    if (ids == NULL) {
+        srm_diag_add(d, e, e->path, "missing required key \"identities\"");
+        return;
+    }
+    if (ids->kind != SRM_CFG_NODE_SEQ) {
+        srm_diag_add(d, ids, ids->path,
+                     "expected a list of two or more NETWORK:ID, found %s",
+                     ids->null ? "nothing" : srm_cfg_kind_name(ids->kind));
+        return;
+    }
+    if (ids->n_items < 2)
+        srm_diag_add(d, ids, ids->path,
+                     "list at least two identities to link (found %zu)",
+                     ids->n_items);
+    pc->identities = srm_xreallocarray(pc->identities, ids->n_items + 1,
+                                       sizeof(*pc->identities));
+    for (size_t i = 0; i < ids->n_items; i++) {
+        const struct srm_cfg_node *it = ids->items[i];
+        char *id = NULL, *norm;
+        size_t k;
+
+        if (!cv_link_identity(d, it, &id))
+            continue;
+        norm = cv_link_norm(id);
+        for (k = 0; k < *n_seen; k++)
+            if (strcmp((*seen)[k].norm, norm) == 0)
+                break;
+        if (k < *n_seen) {
+            if ((*seen)[k].entry == entry)
+                srm_diag_add(d, it, it->path,
+                             "names the same identity as %s",
+                             (*seen)[k].node->path);
+            else
+                srm_diag_add(d, it, it->path,
+                             "\"%s\" is already linked in people[%zu] "
+                             "(line %u): list each person once, with all "
+                             "of their identities",
+                             id, (*seen)[k].entry, (*seen)[k].node->line);
+            free(norm);
+            free(id);
+            continue;
+        }
+        *seen = srm_xreallocarray(*seen, *n_seen + 1, sizeof(**seen));
+        (*seen)[(*n_seen)++] = (struct cv_seen){norm, entry, it};
+        pc->identities[pc->n_identities++] = id;
+        pc->identities[pc->n_identities] = NULL;
+    }
+}
+
+static void cv_people(struct srm_config *c, const struct srm_cfg_node *n,
+                      struct srm_diag *d)
+{
+    struct cv_seen *seen = NULL;
+    size_t n_seen = 0;
+
+    if (n == NULL || n->null || !cv_kind(d, n, SRM_CFG_NODE_SEQ))
+        return;
+    c->people = srm_xcalloc(n->n_items ? n->n_items : 1, sizeof(*c->people));
+    for (size_t i = 0; i < n->n_items; i++)
+        cv_person(c, n->items[i], &seen, &n_seen, d);
+    for (size_t i = 0; i < n_seen; i++)
+        free(seen[i].norm);
+    free(seen);
+}
+
 /* The folder of path, absolute. */
 static char *cv_dir_of(const char *path)
 {
@@ -716,7 +906,7 @@ int srm_config_load(const char *path, struct srm_config **ret_config,
     if (root->kind != SRM_CFG_NODE_MAP) {
         srm_diag_add(diag, root, NULL,
                      "expected a mapping with daemon, team, listen, "
-                     "sources; found %s",
+                     "sources, people; found %s",
                      srm_cfg_kind_name(root->kind));
         goto fail;
     }
@@ -726,6 +916,7 @@ int srm_config_load(const char *path, struct srm_config **ret_config,
     cv_team(c, team, diag);
     cv_listen(c, srm_cfg_node_get(root, "listen"), diag);
     cv_sources(c, srm_cfg_node_get(root, "sources"), diag);
+    cv_people(c, srm_cfg_node_get(root, "people"), diag);
     if (team && team->kind == SRM_CFG_NODE_MAP &&
         srm_cfg_node_get(team, "routes"))
         cv_routes(c, srm_cfg_node_get(team, "routes"), diag);
@@ -780,6 +971,12 @@ void srm_config_destroy(struct srm_config *c)
         free(c->routes[i].member);
     }
     free(c->routes);
+    for (size_t i = 0; i < c->n_people; i++) {
+        free(c->people[i].name);
+        free(c->people[i].where);
+        cv_free_list(c->people[i].identities);
+    }
+    free(c->people);
     cv_free_list(c->admins);
     cv_free_list(c->keywords);
     free(c->path);

@@ -82,6 +82,20 @@ struct srm_route_cfg {
     const struct srm_cfg_node *node; /* the route's mapping */
 };
 
+/* people: an explicit identity link (docs/people.md): these accounts are
+ * one person. Identities are written NETWORK:VALUE, VALUE being the remote
+ * id, the handle, the email or the profile URL; validated here, matched
+ * against the database by people.c. */
+struct srm_person_cfg {
+    char *name;          /* display name, or NULL */
+    char **identities;   /* "network:value" as written, network in lower
+                          * case and a leading '@' of value dropped;
+                          * NULL-terminated, at least two */
+    size_t n_identities;
+    char *where;         /* "FILE:LINE" of the entry, for evidence details */
+    const struct srm_cfg_node *node; /* the entry's mapping */
+};
+
 struct srm_config {
     char *path;          /* as given */
     char *dir;           /* folder relative paths resolve against */
@@ -107,6 +121,9 @@ struct srm_config {
     /* sources */
     struct srm_source_cfg *sources;
     size_t n_sources;
+    /* people */
+    struct srm_person_cfg *people; /* in file order */
+    size_t n_people;
 
     struct srm_cfg_node *root; /* owns the tree the nodes above point into */
 };

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "notify.h"
+#include "people.h"
 #include "plugin_loader.h"
 #include "reader.h"
 #include "rpc_methods.h"
@@ -179,6 +180,8 @@ static int dm_apply_fn(struct srm_db *db, void *arg)
     rc = srm_db_fulltext_catch_up(db);
     if (rc == 0)
         rc = srm_db_members_sync(db, rows, n_rows, job->now);
+    if (rc == 0) /* people: explicit links, applied and kept for ingest */
+        rc = srm_people_config_apply(db, c, job->now);
     free(rows);
     for (size_t i = 0; rc == 0 && i < job->n_retire; i++)
         rc = srm_db_source_retire(db, job->retire[i], job->now);
@@ -570,6 +573,7 @@ void srm_daemon_fini(struct srm_daemon *d)
     d->reader = NULL;
     srm_config_ref_put(d->cfg);
     d->cfg = NULL;
+    srm_people_links_clear(); /* the writer, their user, has stopped */
     srm_strmap_destroy(d->validators);
     d->validators = NULL;
     free(d->config_path);

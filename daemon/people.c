@@ -2,10 +2,13 @@
  * (people.h). Runs on the write connection. */
 #include "people.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "db.h"
 #include "log.h"
 #include "mem.h"
@@ -585,11 +588,518 @@ fail:
     return r;
 }
 
+
+/* ---------------------------------------------------------------------
+ * Explicit links: srmd.yaml's people:
+ */
+
+/* A normalised key: "network" US "value", the value in lower case without
+ * a leading '@', URL scheme or trailing '/'. Longer keys are never
+ * configured (config values are short), so a longer record field cannot
+ * match and is skipped. */
+#define PP_NORM_MAX 2048
+
+struct pp_link_key {
+    char *network, *value, *written;
+    int64_t identity; /* 0: not in the database (yet) */
+};
+
+struct pp_link {
+    char *name, *where;
+    struct pp_link_key *keys;
+    size_t n_keys;
+    bool pending; /* matched by the batch being applied */
+};
+
+struct pp_key_ref {
+    char *norm;
+    size_t link, key;
+};
+
+struct pp_links {
+    struct pp_link *links;
+    size_t n;
+    struct pp_key_ref *refs; /* sorted by norm */
+    size_t n_refs;
+};
+
+/* The writer thread's links (see people.h); NULL until first applied. */
+static struct pp_links *pp_cfg;
+
+static bool pp_norm(const char *network, const char *value, char *buf,
+                    size_t size)
+{
+    size_t nl = strlen(network), vl, k = 0;
+
+    while (*value == '@')
+        value++;
+    if (strncasecmp(value, "https://", 8) == 0)
+        value += 8;
+    else if (strncasecmp(value, "http://", 7) == 0)
+        value += 7;
+    vl = strlen(value);
+    while (vl > 0 && value[vl - 1] == '/')
+        vl--;
+    if (nl + 1 + vl + 1 > size)
+        return false;
+    for (size_t i = 0; i < nl; i++)
+        buf[k++] = (char)tolower((unsigned char)network[i]);
+    buf[k++] = '\x1f';
+    for (size_t i = 0; i < vl; i++)
+        buf[k++] = (char)tolower((unsigned char)value[i]);
+    buf[k] = '\0';
+    return true;
+}
+
+static int pp_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct pp_key_ref *)a)->norm,
+                  ((const struct pp_key_ref *)b)->norm);
+}
+
+static void pp_links_free(struct pp_links *ls)
+{
+    if (ls == NULL)
+        return;
+    for (size_t i = 0; i < ls->n; i++) {
+        struct pp_link *l = &ls->links[i];
+        for (size_t k = 0; k < l->n_keys; k++) {
+            free(l->keys[k].network);
+            free(l->keys[k].value);
+            free(l->keys[k].written);
+        }
+        free(l->keys);
+        free(l->name);
+        free(l->where);
+    }
+    for (size_t i = 0; i < ls->n_refs; i++)
+        free(ls->refs[i].norm);
+    free(ls->refs);
+    free(ls->links);
+    free(ls);
+}
+
+void srm_people_links_clear(void)
+{
+    pp_links_free(pp_cfg);
+    pp_cfg = NULL;
+}
+
+static struct pp_links *pp_links_copy(const struct srm_people_link *in,
+                                      size_t n)
+{
+    struct pp_links *ls = srm_xcalloc(1, sizeof(*ls));
+    char buf[PP_NORM_MAX];
+    size_t n_refs = 0;
+
+    ls->links = srm_xcalloc(n ? n : 1, sizeof(*ls->links));
+    for (size_t i = 0; i < n; i++)
+        n_refs += in[i].n_identities;
+    ls->refs = srm_xcalloc(n_refs ? n_refs : 1, sizeof(*ls->refs));
+    for (size_t i = 0; i < n; i++) {
+        struct pp_link *l = &ls->links[ls->n++];
+        l->name = srm_xstrdup_or_null(in[i].name);
+        l->where = srm_xstrdup(in[i].where ? in[i].where : "srmd.yaml");
+        l->keys = srm_xcalloc(in[i].n_identities ? in[i].n_identities : 1,
+                              sizeof(*l->keys));
+        for (size_t k = 0; k < in[i].n_identities; k++) {
+            const char *w = in[i].identities[k];
+            const char *colon = strchr(w, ':');
+            struct pp_link_key *key;
+
+            /* config.c validated the form; anything else is skipped. */
+            if (colon == NULL || colon == w || colon[1] == '\0')
+                continue;
+            key = &l->keys[l->n_keys++];
+            key->written = srm_xstrdup(w);
+            key->network = srm_xstrndup(w, (size_t)(colon - w));
+            key->value = srm_xstrdup(colon + 1 + strspn(colon + 1, "@"));
+            if (!pp_norm(key->network, key->value, buf, sizeof(buf)))
+                continue; /* still applied at start-up and reload */
+            ls->refs[ls->n_refs++] = (struct pp_key_ref){
+                srm_xstrdup(buf), i, l->n_keys - 1};
+        }
+    }
+    if (ls->n_refs > 1)
+        qsort(ls->refs, ls->n_refs, sizeof(*ls->refs), pp_ref_cmp);
+    return ls;
+}
+
+/* The identity key names: *ret 0 when none (or more than one matches the
+ * same way: logged, nothing linked). */
+static int pp_link_resolve(struct srm_db *db, const struct pp_link *l,
+                           const struct pp_link_key *key, int64_t *ret)
+{
+    int64_t id[2] = {0, 0}, kind[2] = {0, 0};
+    sqlite3_stmt *st;
+    int r = 0, rc, n = 0;
+
+    *ret = 0;
+    PP_STMT(db, SRM_STMT_PEOPLE_LINK_RESOLVE, st);
+    srm_db_bind_text(st, ":network", key->network);
+    srm_db_bind_text(st, ":value", key->value);
+    while (n < 2 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        id[n] = sqlite3_column_int64(st, 0);
+        kind[n++] = sqlite3_column_int64(st, 1);
+    }
+    if (n < 2 && rc != SQLITE_DONE) {
+        srm_db_stmt_done(st);
+        return srm_db_fail(db, rc, "link identity");
+    }
+    srm_db_stmt_done(st);
+    if (n == 2 && kind[0] == kind[1] && id[0] != id[1]) {
+        SRM_WARNING("people: %s: %s names identities %lld and %lld alike; "
+                    "give its remote id to link one of them", l->where,
+                    key->written, (long long)id[0], (long long)id[1]);
+        return 0;
+    }
+    if (n > 0)
+        *ret = id[0];
+fail:
+    return r;
+}
+
+struct pp_pairs {
+    int64_t (*ab)[2];
+    size_t n, cap;
+};
+
+static void pp_pairs_push(struct pp_pairs *p, int64_t a, int64_t b)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap * 2 + 16;
+        p->ab = srm_xreallocarray(p->ab, p->cap, sizeof(*p->ab));
+    }
+    p->ab[p->n][0] = a;
+    p->ab[p->n++][1] = b;
+}
+
+static int pp_pair_cmp(const void *x, const void *y)
+{
+    const int64_t *a = x, *b = y;
+
+    if (a[0] != b[0])
+        return a[0] < b[0] ? -1 : 1;
+    return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* 1: no active config evidence between a and b (never applied, or
+ * withdrawn): the link is new. 0: in force. Or an error. */
+static int pp_link_fresh(struct srm_db *db, int64_t a, int64_t b)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    PP_STMT(db, SRM_STMT_PEOPLE_EVIDENCE_STATE, st);
+    srm_db_bind_int64(st, ":a", a);
+    srm_db_bind_int64(st, ":b", b);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = strcmp((const char *)sqlite3_column_text(st, 0), "active") != 0;
+    else if (rc == SQLITE_DONE)
+        r = 1;
+    else
+        r = srm_db_fail(db, rc, "config evidence");
+    srm_db_stmt_done(st);
+fail:
+    return r;
+}
+
+/* Link the identities of l that exist: evidence between the lowest
+ * identity id (stable as identities arrive: a new one has a higher id)
+ * and each other one, merges, the name. wanted (may be NULL) collects
+ * the pairs. */
+static int pp_link_apply(struct srm_db *db, struct pp_link *l, int64_t now,
+                         struct srm_people_stats *stats,
+                         struct pp_pairs *wanted)
+{
+    struct srm_people_stats mine = {0};
+    int64_t anchor = 0, p, q;
+    const char *anchor_key = NULL;
+    char *detail = NULL;
+    sqlite3_stmt *st;
+    int r = 0;
+
+    for (size_t k = 0; k < l->n_keys; k++) {
+        struct pp_link_key *key = &l->keys[k];
+        if ((r = pp_link_resolve(db, l, key, &key->identity)) < 0)
+            goto fail;
+        if (key->identity != 0 && (anchor == 0 || key->identity < anchor)) {
+            anchor = key->identity;
+            anchor_key = key->written;
+        }
+    }
+    if (anchor == 0)
+        return 0;
+    detail = l->name ? srm_xasprintf("%s: %s", l->where, l->name)
+                     : srm_xstrdup(l->where);
+    for (size_t k = 0; k < l->n_keys; k++) {
+        int64_t other = l->keys[k].identity;
+        bool seen = false;
+        int fresh;
+
+        for (size_t j = 0; j < k; j++)
+            seen |= l->keys[j].identity == other;
+        if (other == 0 || other == anchor || seen)
+            continue;
+        if (wanted != NULL)
+            pp_pairs_push(wanted, anchor, other);
+        if ((fresh = pp_link_fresh(db, anchor, other)) < 0 ||
+            (r = pp_person_of(db, anchor, &p)) < 0 ||
+            (r = pp_person_of(db, other, &q)) < 0) {
+            r = fresh < 0 ? fresh : r;
+            goto fail;
+        }
+        if (p != q && fresh) {
+            /* The team's newest statement: it overrides a split made
+             * before the link was written. */
+            if ((r = pp_pair(db, SRM_STMT_PEOPLE_UNBLOCK, p, q, "unblock")) <
+                0)
+                goto fail;
+            if (sqlite3_changes(srm_db_handle(db)) > 0)
+                SRM_NOTICE("people: %s links %s and %s, which the team had "
+                           "split apart: merged again", l->where,
+                           anchor_key, l->keys[k].written);
+        }
+        mine = (struct srm_people_stats){0};
+        r = srm_people_evidence(db, anchor, other, "config", 1.0, detail,
+                                now, &mine);
+        if (r < 0)
+            goto fail;
+        if (mine.merged)
+            SRM_INFO("people: %s: %s joins %s (person %lld)", l->where,
+                     l->keys[k].written, anchor_key,
+                     (long long)(p < q ? p : q));
+        if (mine.blocked)
+            SRM_WARNING("people: %s: %s and %s stay apart: the team split "
+                        "them after the link was made; take the link out "
+                        "of the config, or merge them again with srmctl "
+                        "merge", l->where, anchor_key, l->keys[k].written);
+        if (stats != NULL) {
+            stats->evidence += mine.evidence;
+            stats->merged += mine.merged;
+            stats->blocked += mine.blocked;
+        }
+    }
+    if (l->name != NULL) {
+        if ((r = pp_person_of(db, anchor, &p)) < 0)
+            goto fail;
+        PP_STMT(db, SRM_STMT_PEOPLE_CONFIG_NAME, st);
+        srm_db_bind_text(st, ":name", l->name);
+        srm_db_bind_int64(st, ":now", now);
+        srm_db_bind_int64(st, ":id", p);
+        if ((r = pp_run(db, st, "config name")) < 0)
+            goto fail;
+        if (sqlite3_changes(srm_db_handle(db)) > 0)
+            r = srm_people_reindex(db, p);
+    }
+fail:
+    free(detail);
+    return r;
+}
+
+/* Apply every link of pp_cfg, then withdraw the config evidence no link
+ * gives any more. */
+static int pp_links_run(struct srm_db *db, int64_t now,
+                        struct srm_people_stats *stats)
+{
+    struct pp_pairs wanted = {0};
+    struct pp_list gone = {0};
+    sqlite3_stmt *st;
+    int r = 0, rc;
+
+    for (size_t i = 0; i < pp_cfg->n; i++)
+        if ((r = pp_link_apply(db, &pp_cfg->links[i], now, stats,
+                               &wanted)) < 0)
+            goto fail;
+    if (wanted.n > 1)
+        qsort(wanted.ab, wanted.n, sizeof(*wanted.ab), pp_pair_cmp);
+    PP_STMT(db, SRM_STMT_PEOPLE_CONFIG_EVIDENCE, st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t ab[2] = {sqlite3_column_int64(st, 1),
+                         sqlite3_column_int64(st, 2)};
+        char *what;
+        if (wanted.n > 0 && bsearch(ab, wanted.ab, wanted.n,
+                                    sizeof(*wanted.ab), pp_pair_cmp))
+            continue;
+        what = srm_xasprintf("%s and %s", sqlite3_column_text(st, 3),
+                             sqlite3_column_text(st, 4));
+        pp_push(&gone, sqlite3_column_int64(st, 0), "withdrawn", 0, what);
+        free(what);
+    }
+    srm_db_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        r = srm_db_fail(db, rc, "config evidence");
+        goto fail;
+    }
+    for (size_t i = 0; i < gone.n; i++) {
+        PP_STMT(db, SRM_STMT_PEOPLE_EVIDENCE_WITHDRAW, st);
+        srm_db_bind_int64(st, ":now", now);
+        srm_db_bind_int64(st, ":id", gone.items[i].other);
+        if ((r = pp_run(db, st, "withdraw evidence")) < 0)
+            goto fail;
+        /* The people stay as they are: a split is the team's to make. */
+        SRM_NOTICE("people: the link of %s is no longer in the config: its "
+                   "evidence is marked withdrawn (srmctl split separates "
+                   "them)", gone.items[i].detail);
+    }
+fail:
+    free(wanted.ab);
+    pp_list_fini(&gone);
+    return r;
+}
+
+int srm_people_links_apply(struct srm_db *db,
+                           const struct srm_people_link *links, size_t n,
+                           int64_t now, struct srm_people_stats *stats)
+{
+    /* The new links hold even if applying them fails: ingest links what
+     * it sees, the next reload applies the rest. */
+    pp_links_free(pp_cfg);
+    pp_cfg = pp_links_copy(links, n);
+    return pp_links_run(db, now, stats);
+}
+
+int srm_people_links_reapply(struct srm_db *db, int64_t now,
+                             struct srm_people_stats *stats)
+{
+    /* Never configured (a test harness): nothing to apply or withdraw. */
+    return pp_cfg != NULL ? pp_links_run(db, now, stats) : 0;
+}
+
+int srm_people_config_apply(struct srm_db *db, const struct srm_config *c,
+                            int64_t now)
+{
+    struct srm_people_link *links;
+    struct srm_people_stats stats = {0};
+    int r;
+
+    links = srm_xcalloc(c->n_people ? c->n_people : 1, sizeof(*links));
+    for (size_t i = 0; i < c->n_people; i++)
+        links[i] = (struct srm_people_link){
+            .name = c->people[i].name,
+            .where = c->people[i].where,
+            .identities = (const char *const *)c->people[i].identities,
+            .n_identities = c->people[i].n_identities};
+    /* Mentions written while srmd was stopped count for suggestions. */
+    r = srm_people_rank_catch_up(db);
+    if (r == 0)
+        r = srm_people_links_apply(db, links, c->n_people, now, &stats);
+    free(links);
+    if (r == 0 && (stats.merged > 0 || stats.blocked > 0))
+        SRM_NOTICE("people: %zu configured links: %d merges, %d kept apart "
+                   "by a split", c->n_people, stats.merged, stats.blocked);
+    return r;
+}
+
+/* Mark the links whose key (network, value) is; force also those whose
+ * identity was found already (the identity is new or changed). */
+static void pp_links_match(const char *network, const char *value,
+                           bool force, size_t **todo, size_t *n_todo)
+{
+    char buf[PP_NORM_MAX];
+    struct pp_key_ref want = {buf, 0, 0}, *hit;
+    size_t lo;
+
+    if (network == NULL || value == NULL || value[0] == '\0' ||
+        !pp_norm(network, value, buf, sizeof(buf)))
+        return;
+    hit = bsearch(&want, pp_cfg->refs, pp_cfg->n_refs, sizeof(*hit),
+                  pp_ref_cmp);
+    if (hit == NULL)
+        return;
+    lo = (size_t)(hit - pp_cfg->refs);
+    while (lo > 0 && strcmp(pp_cfg->refs[lo - 1].norm, buf) == 0)
+        lo--;
+    for (size_t i = lo; i < pp_cfg->n_refs &&
+                        strcmp(pp_cfg->refs[i].norm, buf) == 0;
+         i++) {
+        struct pp_link *l = &pp_cfg->links[pp_cfg->refs[i].link];
+        if (l->pending ||
+            (!force && l->keys[pp_cfg->refs[i].key].identity != 0))
+            continue;
+        l->pending = true;
+        *todo = srm_xreallocarray(*todo, *n_todo + 1, sizeof(**todo));
+        (*todo)[(*n_todo)++] = pp_cfg->refs[i].link;
+    }
+}
+
+/* The links an identity of this batch is named in take effect now. A key
+ * already found is skipped for mention authors: an identity once found
+ * keeps its id. (Should the transaction that found it roll back, the
+ * identity comes again as a new record, which forces the link; an author
+ * seen only through mentions is linked at the next reload.) */
+static int pp_links_after_batch(struct srm_db *db, struct srm_batch *b)
+{
+    size_t *todo = NULL, n_todo = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < b->identities.n; i++) {
+        const struct srm_rec_identity *id = &b->identities.items[i];
+        const char *net = id->network ? id->network : b->plugin;
+        pp_links_match(net, id->remote_id, id->changed, &todo, &n_todo);
+        pp_links_match(net, id->handle, id->changed, &todo, &n_todo);
+        pp_links_match(net, id->email, id->changed, &todo, &n_todo);
+        pp_links_match(net, id->profile_url, id->changed, &todo, &n_todo);
+    }
+    for (size_t i = 0; i < b->mentions.n; i++) {
+        const struct srm_rec_mention *m = &b->mentions.items[i];
+        const char *net = m->author_network ? m->author_network
+                          : m->network      ? m->network
+                                            : b->plugin;
+        pp_links_match(net, m->author_id, false, &todo, &n_todo);
+    }
+    for (size_t i = 0; i < n_todo; i++) {
+        struct pp_link *l = &pp_cfg->links[todo[i]];
+        l->pending = false;
+        if (r == 0)
+            r = pp_link_apply(db, l, b->now, NULL, NULL);
+    }
+    free(todo);
+    return r;
+}
+
+int srm_people_rank_catch_up(struct srm_db *db)
+{
+    int64_t mark = 0, upto = 0;
+    sqlite3_stmt *st;
+    int r = 0, rc;
+
+    PP_STMT(db, SRM_STMT_PEOPLE_RANK_MARK, st);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        mark = sqlite3_column_int64(st, 0);
+        upto = sqlite3_column_int64(st, 1);
+    }
+    srm_db_stmt_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return srm_db_fail(db, rc, "ranking mark");
+    /* Ingest never deletes, so ids above the mark are exactly the
+     * mentions not counted yet. */
+    if (upto <= mark)
+        return 0;
+    PP_STMT(db, SRM_STMT_PEOPLE_RANK_ADD, st);
+    srm_db_bind_int64(st, ":after", mark);
+    srm_db_bind_int64(st, ":upto", upto);
+    if ((r = pp_run(db, st, "ranking facts")) < 0)
+        goto fail;
+    PP_STMT(db, SRM_STMT_PEOPLE_RANK_MARK_SET, st);
+    srm_db_bind_int64(st, ":upto", upto);
+    r = pp_run(db, st, "ranking mark");
+fail:
+    return r;
+}
+
 int srm_people_after_batch(struct srm_db *db, struct srm_batch *b)
 {
     sqlite3_stmt *st;
     int64_t iid = 0;
     int r = 0;
+
+    /* First, so that a merge below (which recomputes its person up to the
+     * mark) and the per-batch sums agree. */
+    if (b->new_mentions > 0 && (r = srm_people_rank_catch_up(db)) < 0)
+        return r;
 
     /* Only identities that are new or say something new about their person
      * (srm_db_apply_batch sets changed) cost a resolution and a people
@@ -616,6 +1126,8 @@ int srm_people_after_batch(struct srm_db *db, struct srm_batch *b)
             goto fail;
     }
     r = 0;
+    if (pp_cfg != NULL && pp_cfg->n_refs > 0)
+        r = pp_links_after_batch(db, b);
 fail:
     return r;
 }

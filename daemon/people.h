@@ -17,15 +17,20 @@
  *   same_handle          0.50  the same handle on two networks: a
  *                              suggestion only
  * At or above SRM_PEOPLE_AUTO_MERGE the two people are merged, unless the
- * team once split them apart (merge_blocks). */
+ * team once split them apart (merge_blocks). A config link that is new
+ * (never applied, or withdrawn since) is the team's latest word: it lifts
+ * such a block and merges; a split made after the link was applied is
+ * respected, and logged at each start-up and reload. */
 #ifndef SRM_DAEMON_PEOPLE_H
 #define SRM_DAEMON_PEOPLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct srm_db;
 struct srm_batch;
+struct srm_config;
 
 #define SRM_PEOPLE_AUTO_MERGE 0.85
 
@@ -78,6 +83,48 @@ int srm_people_merge(struct srm_db *db, int64_t from, int64_t into,
 int srm_people_split(struct srm_db *db, int64_t identity_id, bool only,
                      const char *member, int64_t now, int64_t *ret_person,
                      int64_t *ret_undone);
+
+/* --- explicit links: srmd.yaml's people: key --------------------------
+ *
+ * The links are kept in memory, owned by the writer thread (the only
+ * caller of these functions once it runs; at start-up the main thread
+ * calls them before the writer starts). An identity a link names that is
+ * not in the database yet is linked when ingest first stores it: the
+ * ingest hook looks each identity and mention author of a batch up in the
+ * links' keys (a binary search in memory, no query), and only a match
+ * costs SQL. */
+
+struct srm_people_link {
+    const char *name;              /* display name, or NULL */
+    const char *where;             /* "srmd.yaml:12": evidence and logs */
+    const char *const *identities; /* "network:value": remote id, handle,
+                                    * email or profile URL */
+    size_t n_identities;
+};
+
+/* Replace the links with these (copied) and apply them all: record
+ * evidence "config" (confidence 1.00) between the identities of a link
+ * that exist, merge their people, set the person's display name when the
+ * team has not named them; mark the config evidence of links no longer
+ * given as withdrawn (the people stay merged). stats may be NULL. */
+int srm_people_links_apply(struct srm_db *db,
+                           const struct srm_people_link *links, size_t n,
+                           int64_t now, struct srm_people_stats *stats);
+/* The same from a loaded config's people (start-up and reload). */
+int srm_people_config_apply(struct srm_db *db, const struct srm_config *c,
+                            int64_t now);
+/* Apply the current links again (people.resolve). */
+int srm_people_links_reapply(struct srm_db *db, int64_t now,
+                             struct srm_people_stats *stats);
+/* Forget the links (at exit, and between unit tests). */
+void srm_people_links_clear(void);
+
+/* people.suggest's ranking facts on the person row (recency_sum,
+ * last_mention_at, answered) take in the mentions stored since they were
+ * last brought up to date: each ingest batch's (srm_people_after_batch
+ * calls this), and at start-up and on people.resolve, those written
+ * while srmd was stopped. */
+int srm_people_rank_catch_up(struct srm_db *db);
 
 /* Rebuild the full-text row of one person (after a note, tag, rename). */
 int srm_people_reindex(struct srm_db *db, int64_t person_id);

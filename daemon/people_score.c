@@ -9,16 +9,38 @@
 
 #include "mem.h"
 
+double srm_people_recency_term(int64_t created_at)
+{
+    return exp2((double)(created_at - SRM_SCORE_RANK_T0) / 86400.0 /
+                SRM_SCORE_HALF_LIFE_DAYS);
+}
+
+double srm_people_recency(double recency_sum, int64_t now)
+{
+    return recency_sum * exp2(-(double)(now - SRM_SCORE_RANK_T0) / 86400.0 /
+                              SRM_SCORE_HALF_LIFE_DAYS);
+}
+
 void srm_people_score(const struct srm_score_in *in,
                       struct srm_score_out *ret)
 {
     int64_t window = (int64_t)SRM_SCORE_WINDOW_DAYS * 86400;
 
     memset(ret, 0, sizeof(*ret));
-    for (size_t i = 0; i < in->n_mentions; i++) {
+    if (in->mention_at == NULL) {
+        ret->recency = in->recency_sum > 0
+                           ? srm_people_recency(in->recency_sum, in->now)
+                           : 0;
+        ret->mentions = in->mentions;
+        ret->mentions_30d = in->mentions_30d;
+        ret->last_mention_at = in->last_mention_at;
+    }
+    for (size_t i = 0; in->mention_at != NULL && i < in->n_mentions; i++) {
         int64_t age = in->now - in->mention_at[i];
         if (age < 0)
             age = 0;
+        ret->recency += pow(0.5, (double)age / 86400.0 /
+                                     SRM_SCORE_HALF_LIFE_DAYS);
         if (age > window)
             continue;
         ret->mentions++;
@@ -26,8 +48,6 @@ void srm_people_score(const struct srm_score_in *in,
             ret->mentions_30d++;
         if (in->mention_at[i] > ret->last_mention_at)
             ret->last_mention_at = in->mention_at[i];
-        ret->recency += pow(0.5, (double)age / 86400.0 /
-                                     SRM_SCORE_HALF_LIFE_DAYS);
     }
     ret->reach = in->followers > 0 ? log10(1.0 + (double)in->followers) : 0;
     ret->unanswered = in->answered ? 0 : 1;

@@ -10,7 +10,13 @@
 #include <stdint.h>
 
 #define SRM_SCORE_HALF_LIFE_DAYS 14.0 /* a mention's weight halves */
-#define SRM_SCORE_WINDOW_DAYS 90      /* older mentions do not count */
+/* Candidates are the people who mentioned the team within the window;
+ * the window also bounds the counts in the reasons. Recency itself sums
+ * all of a person's mentions (older ones weigh less than 1% each). */
+#define SRM_SCORE_WINDOW_DAYS 90
+/* The origin of people.recency_sum (db_sql_people.h, SRM_SQL_PEOPLE_RANK_T0
+ * holds the same number). */
+#define SRM_SCORE_RANK_T0 1700000000
 #define SRM_SCORE_W_RECENCY 3.0
 #define SRM_SCORE_W_REACH 1.0
 #define SRM_SCORE_W_UNANSWERED 2.0
@@ -22,6 +28,11 @@ struct srm_score_in {
     int64_t now;
     const int64_t *mention_at; /* their mentions' created_at (any order) */
     size_t n_mentions;
+    /* Without mention_at: recency from the kept sum (people.recency_sum,
+     * srm_people_recency), and the window's counts for the reasons. */
+    double recency_sum;
+    int mentions, mentions_30d;
+    int64_t last_mention_at;
     int64_t followers;         /* their largest audience, -1 unknown */
     bool answered;             /* the team ever replied or wrote to them */
     int64_t last_interaction_at; /* 0: never */
@@ -29,7 +40,7 @@ struct srm_score_in {
 
 struct srm_score_out {
     double score;
-    double recency;    /* sum of 0.5^(age_days / half-life) */
+    double recency;    /* sum of 0.5^(age_days / half-life), all mentions */
     double reach;      /* log10(1 + followers) */
     double unanswered; /* 1 when never answered */
     double quiet;      /* min(1, days since last interaction / 30) */
@@ -38,6 +49,11 @@ struct srm_score_out {
     int64_t last_mention_at;
 };
 
+/* One mention's term of people.recency_sum: 2^((t - T0) / half-life). */
+double srm_people_recency_term(int64_t created_at);
+/* The recency at now of a sum of such terms: the sum over those mentions
+ * of 0.5^(age / half-life). */
+double srm_people_recency(double recency_sum, int64_t now);
 /* score = 3 * recency + 1 * reach + 2 * unanswered + 1 * quiet. */
 void srm_people_score(const struct srm_score_in *in,
                       struct srm_score_out *ret);

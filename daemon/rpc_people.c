@@ -372,10 +372,109 @@ static json_t *rp_links(struct srm_db *db, int64_t identity)
     return a;
 }
 
+/* One timeline row (SRM_SQL_PEOPLE_TIMELINE's columns). */
+static json_t *rp_timeline_row(sqlite3_stmt *st)
+{
+    const char *kind = (const char *)sqlite3_column_text(st, 0);
+    json_t *ev = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "type", kind,
+                           "id", srm_rpc_col_int(st, 1), "at",
+                           srm_rpc_col_int(st, 2), "network",
+                           srm_rpc_col_text(st, 3), "text",
+                           srm_rpc_col_text(st, 4), "member",
+                           srm_rpc_col_text(st, 5));
+
+    if (strcmp(kind, "mention") == 0) {
+        json_object_set_new(ev, "url", srm_rpc_col_text(st, 6));
+        json_object_set_new(ev, "status", srm_rpc_col_text(st, 7));
+    } else if (strcmp(kind, "interaction") == 0) {
+        json_object_set_new(ev, "direction", srm_rpc_col_text(st, 6));
+    } else if (strcmp(kind, "outcome") == 0) {
+        json_object_set_new(ev, "kind", srm_rpc_col_text(st, 6));
+        json_object_set_new(ev, "value",
+                            sqlite3_column_type(st, 7) == SQLITE_NULL
+                                ? json_null()
+                                : json_real(sqlite3_column_double(st, 7)));
+    }
+    return ev;
+}
+
+struct rp_event {
+    int64_t at, id;
+    json_t *json;
+};
+
+/* Newest first, then the higher id: what ORDER BY at DESC, id DESC did. */
+static int rp_event_cmp(const void *a, const void *b)
+{
+    const struct rp_event *x = a, *y = b;
+
+    if (x->at != y->at)
+        return x->at > y->at ? -1 : 1;
+    return x->id > y->id ? -1 : x->id < y->id;
+}
+
+/* Append every row of st (bound, unstepped) to *ev; reset st. */
+static int rp_events(struct srm_db *db, sqlite3_stmt *st,
+                     struct rp_event **ev, size_t *n, size_t *cap)
+{
+    int rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == *cap) {
+            *cap = *cap * 2 + 64;
+            *ev = srm_xreallocarray(*ev, *cap, sizeof(**ev));
+        }
+        (*ev)[(*n)++] = (struct rp_event){sqlite3_column_int64(st, 2),
+                                          sqlite3_column_int64(st, 1),
+                                          rp_timeline_row(st)};
+    }
+    srm_db_stmt_done(st);
+    return rc == SQLITE_DONE ? 0 : srm_db_fail(db, rc, "timeline");
+}
+
+/* The newest limit events of person id: each identity's newest mentions
+ * (from the index, newest first, cut at limit) merged with the notes,
+ * interactions and outcomes. idents: people.show's identity objects. */
+static int rp_timeline(struct srm_db *db, int64_t id, json_t *idents,
+                       json_int_t limit, json_t **ret)
+{
+    struct rp_event *ev = NULL;
+    size_t n = 0, cap = 0, i;
+    sqlite3_stmt *st;
+    json_t *it;
+    int r = 0;
+
+    *ret = json_array();
+    json_array_foreach(idents, i, it) {
+        RP_STMT(db, SRM_STMT_PEOPLE_TIMELINE_MENTIONS, st);
+        srm_db_bind_int64(st, ":identity",
+                          json_integer_value(json_object_get(it, "id")));
+        srm_db_bind_int64(st, ":limit", limit);
+        if ((r = rp_events(db, st, &ev, &n, &cap)) < 0)
+            goto fail;
+    }
+    RP_STMT(db, SRM_STMT_PEOPLE_TIMELINE, st);
+    srm_db_bind_int64(st, ":id", id);
+    srm_db_bind_int64(st, ":limit", limit);
+    if ((r = rp_events(db, st, &ev, &n, &cap)) < 0)
+        goto fail;
+    if (n > 1)
+        qsort(ev, n, sizeof(*ev), rp_event_cmp);
+    for (i = 0; i < n && i < (size_t)limit; i++) {
+        json_array_append_new(*ret, ev[i].json);
+        ev[i].json = NULL;
+    }
+fail:
+    for (i = 0; i < n; i++)
+        json_decref(ev[i].json);
+    free(ev);
+    return r;
+}
+
 static int rp_show_fn(struct srm_db *db, struct srm_rpc_job *job)
 {
-    json_t *person = NULL, *tags, *idents, *evidence, *suggestions;
-    json_t *timeline, *merges;
+    json_t *person = NULL, *tags, *idents = NULL, *evidence = NULL;
+    json_t *suggestions = NULL, *timeline = NULL, *merges = NULL;
     sqlite3_stmt *st;
     int64_t id;
     int r, rc;
@@ -465,33 +564,9 @@ static int rp_show_fn(struct srm_db *db, struct srm_rpc_job *job)
     }
     srm_db_stmt_done(st);
 
-    timeline = json_array();
-    RP_STMT(db, SRM_STMT_PEOPLE_TIMELINE, st);
-    srm_db_bind_int64(st, ":id", id);
-    srm_db_bind_int64(st, ":limit", rp_limit(job, 100));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 0);
-        json_t *ev = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "type",
-                               kind, "id", srm_rpc_col_int(st, 1), "at",
-                               srm_rpc_col_int(st, 2), "network",
-                               srm_rpc_col_text(st, 3), "text",
-                               srm_rpc_col_text(st, 4), "member",
-                               srm_rpc_col_text(st, 5));
-        if (strcmp(kind, "mention") == 0) {
-            json_object_set_new(ev, "url", srm_rpc_col_text(st, 6));
-            json_object_set_new(ev, "status", srm_rpc_col_text(st, 7));
-        } else if (strcmp(kind, "interaction") == 0) {
-            json_object_set_new(ev, "direction", srm_rpc_col_text(st, 6));
-        } else if (strcmp(kind, "outcome") == 0) {
-            json_object_set_new(ev, "kind", srm_rpc_col_text(st, 6));
-            json_object_set_new(ev, "value",
-                                sqlite3_column_type(st, 7) == SQLITE_NULL
-                                    ? json_null()
-                                    : json_real(sqlite3_column_double(st, 7)));
-        }
-        json_array_append_new(timeline, ev);
-    }
-    srm_db_stmt_done(st);
+    if ((r = rp_timeline(db, id, idents, rp_limit(job, 100), &timeline)) <
+        0)
+        goto fail;
 
     merges = json_array();
     RP_STMT(db, SRM_STMT_PEOPLE_MERGES_OF, st);
@@ -515,6 +590,11 @@ static int rp_show_fn(struct srm_db *db, struct srm_rpc_job *job)
     return 0;
 fail:
     json_decref(person);
+    json_decref(idents);
+    json_decref(evidence);
+    json_decref(suggestions);
+    json_decref(timeline);
+    json_decref(merges);
     return r;
 }
 
@@ -939,110 +1019,238 @@ static void rp_log(struct srm_rpc_call *call, json_t *params)
 
 /* ---- people.suggest ---- */
 
+/* The page is chosen without reading every candidate: people are read in
+ * descending recency_sum and, in turn, in descending followers_max (both
+ * indexed, both kept on the person row, db_sql_people.h). Someone not yet
+ * read from either list scores at most 3 * (the recency last read) +
+ * (the reach last read) + 2 (unanswered) + 1 (quiet): once that is below
+ * the page's last score, nobody unread can enter the page (the threshold
+ * algorithm of Fagin, Lotem and Naor). Busy teams stop after a few dozen
+ * people; the reach list keeps a crowd of one-off authors with equal
+ * recency from being read in full. */
 struct rp_cand {
     int64_t person;
-    int64_t *at;
-    size_t n, cap;
     double score;
-    json_t *item;
+    struct srm_score_in in;
+    char *name, *owner, *identity;
 };
 
-static int rp_cand_cmp(const void *a, const void *b)
-{
-    const struct rp_cand *x = a, *y = b;
+struct rp_seen {
+    int64_t *slot; /* 0 = empty; person ids are > 0 */
+    size_t cap, n;
+};
 
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return x->person < y->person ? -1 : x->person > y->person;
+/* Add id; false when it was there already. */
+static bool rp_seen_add(struct rp_seen *s, int64_t id)
+{
+    size_t i;
+
+    if (2 * (s->n + 1) > s->cap) {
+        struct rp_seen bigger = {NULL, s->cap ? 2 * s->cap : 256, 0};
+        bigger.slot = srm_xcalloc(bigger.cap, sizeof(*bigger.slot));
+        for (size_t k = 0; k < s->cap; k++)
+            if (s->slot[k] != 0)
+                rp_seen_add(&bigger, s->slot[k]);
+        free(s->slot);
+        *s = bigger;
+    }
+    i = ((uint64_t)id * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+    while (s->slot[i] != 0) {
+        if (s->slot[i] == id)
+            return false;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->slot[i] = id;
+    s->n++;
+    return true;
+}
+
+static bool rp_cand_better(const struct rp_cand *x, const struct rp_cand *y)
+{
+    return x->score > y->score ||
+           (x->score == y->score && x->person < y->person);
+}
+
+static void rp_cand_fini(struct rp_cand *c)
+{
+    free(c->name);
+    free(c->owner);
+    free(c->identity);
+}
+
+/* Score person id (its facts) and keep it when it makes the page. */
+static int rp_suggest_eval(struct srm_db *db, struct srm_rpc_job *job,
+                           int64_t id, int64_t since, struct rp_cand *top,
+                           size_t *n_top, size_t limit)
+{
+    struct rp_cand c = {.person = id};
+    struct srm_score_out out;
+    sqlite3_stmt *st;
+    size_t pos;
+    int r = 0, rc;
+
+    RP_STMT(db, SRM_STMT_PEOPLE_SUGGEST_FACTS, st);
+    srm_db_bind_int64(st, ":id", id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        srm_db_stmt_done(st);
+        return rc == SQLITE_DONE ? 0 : srm_db_fail(db, rc, "suggest");
+    }
+    /* A candidate mentioned the team within the window. */
+    if (sqlite3_column_type(st, 6) == SQLITE_NULL ||
+        sqlite3_column_int64(st, 7) < since) {
+        srm_db_stmt_done(st);
+        return 0;
+    }
+    c.in = (struct srm_score_in){
+        .now = job->now,
+        .recency_sum = sqlite3_column_double(st, 6),
+        .followers = sqlite3_column_type(st, 1) == SQLITE_NULL
+                         ? -1
+                         : sqlite3_column_int64(st, 1),
+        .answered = sqlite3_column_int(st, 2) != 0,
+        .last_interaction_at = sqlite3_column_int64(st, 3)};
+    srm_people_score(&c.in, &out);
+    c.score = out.score;
+    if (*n_top == limit && !rp_cand_better(&c, &top[limit - 1])) {
+        srm_db_stmt_done(st);
+        return 0;
+    }
+    c.name = srm_xstrdup_or_null((const char *)sqlite3_column_text(st, 0));
+    c.owner = srm_xstrdup_or_null((const char *)sqlite3_column_text(st, 4));
+    c.identity =
+        srm_xstrdup_or_null((const char *)sqlite3_column_text(st, 5));
+    srm_db_stmt_done(st);
+    if (*n_top == limit)
+        rp_cand_fini(&top[--*n_top]);
+    for (pos = *n_top; pos > 0 && rp_cand_better(&c, &top[pos - 1]); pos--)
+        ;
+    memmove(&top[pos + 1], &top[pos], (*n_top - pos) * sizeof(*top));
+    top[pos] = c;
+    ++*n_top;
+fail:
+    return r;
+}
+
+/* The window's counts and the reasons of one chosen person. */
+static int rp_suggest_item(struct srm_db *db, struct srm_rpc_job *job,
+                           struct rp_cand *c, json_t **ret)
+{
+    struct srm_score_out out;
+    char reasons[4][160];
+    json_t *jr;
+    sqlite3_stmt *st;
+    size_t nr;
+    int r = 0, rc;
+
+    RP_STMT(db, SRM_STMT_PEOPLE_SUGGEST_COUNTS, st);
+    srm_db_bind_int64(st, ":id", c->person);
+    srm_db_bind_int64(st, ":since",
+                      job->now - (int64_t)SRM_SCORE_WINDOW_DAYS * 86400);
+    srm_db_bind_int64(st, ":since30", job->now - 30 * 86400);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        c->in.mentions = sqlite3_column_int(st, 0);
+        c->in.mentions_30d = sqlite3_column_int(st, 1);
+        c->in.last_mention_at = sqlite3_column_int64(st, 2);
+    }
+    srm_db_stmt_done(st);
+    if (rc != SQLITE_ROW)
+        return srm_db_fail(db, rc, "suggest counts");
+    srm_people_score(&c->in, &out);
+    nr = srm_people_score_reasons(&c->in, &out, reasons, 4);
+    jr = json_array();
+    for (size_t k = 0; k < nr; k++)
+        json_array_append_new(jr, json_string(reasons[k]));
+    *ret = json_pack(
+        "{s:I, s:s?, s:s?, s:s?, s:f, s:o, s:{s:f, s:f, s:f, s:f, s:i,"
+        " s:i}}",
+        "person", (json_int_t)c->person, "display_name", c->name, "owner",
+        c->owner, "identity", c->identity, "score",
+        round(out.score * 1000) / 1000, "reasons", jr, "factors", "recency",
+        round(out.recency * 1000) / 1000, "reach",
+        round(out.reach * 1000) / 1000, "unanswered", out.unanswered,
+        "quiet", round(out.quiet * 1000) / 1000, "mentions", out.mentions,
+        "mentions_30d", out.mentions_30d);
+fail:
+    return r;
 }
 
 static int rp_suggest_fn(struct srm_db *db, struct srm_rpc_job *job)
 {
-    struct rp_cand *c = NULL;
-    size_t n = 0, cap = 0;
-    json_int_t limit = rp_limit(job, 20);
-    json_t *items = json_array();
-    sqlite3_stmt *st;
+    size_t limit = (size_t)rp_limit(job, 20), n_top = 0;
+    int64_t since = job->now - (int64_t)SRM_SCORE_WINDOW_DAYS * 86400;
+    double decay = srm_people_recency(1.0, job->now);
+    double recency_c = 0, reach_c = INFINITY;
+    struct rp_cand *top = srm_xcalloc(limit + 1, sizeof(*top));
+    struct rp_seen seen = {0};
+    sqlite3_stmt *by_recency = NULL, *by_reach = NULL;
+    bool reach_done = false;
+    json_t *items = json_array(), *it;
     int r = 0, rc;
 
-    RP_STMT(db, SRM_STMT_PEOPLE_SUGGEST_MENTIONS, st);
-    srm_db_bind_int64(st, ":since",
-                      job->now - (int64_t)SRM_SCORE_WINDOW_DAYS * 86400);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t p = sqlite3_column_int64(st, 0);
-        if (n == 0 || c[n - 1].person != p) {
-            if (n == cap) {
-                cap = cap * 2 + 16;
-                c = srm_xreallocarray(c, cap, sizeof(*c));
-            }
-            memset(&c[n++], 0, sizeof(*c));
-            c[n - 1].person = p;
-        }
-        struct rp_cand *k = &c[n - 1];
-        if (k->n == k->cap) {
-            k->cap = k->cap * 2 + 8;
-            k->at = srm_xreallocarray(k->at, k->cap, sizeof(*k->at));
-        }
-        k->at[k->n++] = sqlite3_column_int64(st, 1);
-    }
-    srm_db_stmt_done(st);
-    if (rc != SQLITE_DONE) {
-        r = srm_db_fail(db, rc, "suggest");
-        goto fail;
-    }
-    RP_STMT(db, SRM_STMT_PEOPLE_SUGGEST_FACTS, st);
-    for (size_t i = 0; i < n; i++) {
-        struct srm_score_in in = {.now = job->now, .mention_at = c[i].at,
-                                  .n_mentions = c[i].n, .followers = -1};
-        struct srm_score_out out;
-        char reasons[4][160];
-        json_t *jr = json_array();
-        size_t nr;
+    RP_STMT(db, SRM_STMT_PEOPLE_BY_RECENCY, by_recency);
+    RP_STMT(db, SRM_STMT_PEOPLE_BY_REACH, by_reach);
+    for (;;) {
+        int64_t id;
 
-        srm_db_bind_int64(st, ":id", c[i].person);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            srm_db_stmt_done(st);
-            json_decref(jr);
-            continue;
+        rc = sqlite3_step(by_recency);
+        if (rc == SQLITE_DONE)
+            break; /* nobody unread has a mention: no candidate left */
+        if (rc != SQLITE_ROW) {
+            r = srm_db_fail(db, rc, "suggest");
+            goto fail;
         }
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-            in.followers = sqlite3_column_int64(st, 1);
-        in.answered = sqlite3_column_int(st, 2) != 0;
-        in.last_interaction_at = sqlite3_column_int64(st, 3);
-        srm_people_score(&in, &out);
-        nr = srm_people_score_reasons(&in, &out, reasons, 4);
-        for (size_t k = 0; k < nr; k++)
-            json_array_append_new(jr, json_string(reasons[k]));
-        c[i].score = out.score;
-        c[i].item = json_pack(
-            "{s:I, s:o, s:o, s:o, s:f, s:o, s:{s:f, s:f, s:f, s:f, s:i,"
-            " s:i}}",
-            "person", (json_int_t)c[i].person, "display_name",
-            srm_rpc_col_text(st, 0), "owner", srm_rpc_col_text(st, 4),
-            "identity", srm_rpc_col_text(st, 5), "score",
-            round(out.score * 1000) / 1000, "reasons", jr, "factors",
-            "recency", round(out.recency * 1000) / 1000, "reach",
-            round(out.reach * 1000) / 1000, "unanswered", out.unanswered,
-            "quiet", round(out.quiet * 1000) / 1000, "mentions",
-            out.mentions, "mentions_30d", out.mentions_30d);
-        srm_db_stmt_done(st);
+        id = sqlite3_column_int64(by_recency, 0);
+        recency_c = sqlite3_column_double(by_recency, 1) * decay;
+        if (rp_seen_add(&seen, id) &&
+            (r = rp_suggest_eval(db, job, id, since, top, &n_top, limit)) <
+                0)
+            goto fail;
+        if (!reach_done) {
+            rc = sqlite3_step(by_reach);
+            if (rc == SQLITE_ROW) {
+                int64_t f = sqlite3_column_int64(by_reach, 1);
+                id = sqlite3_column_int64(by_reach, 0);
+                reach_c = f > 0 ? log10(1.0 + (double)f) : 0;
+                if (rp_seen_add(&seen, id) &&
+                    (r = rp_suggest_eval(db, job, id, since, top, &n_top,
+                                         limit)) < 0)
+                    goto fail;
+            } else if (rc == SQLITE_DONE) {
+                reach_done = true;
+                reach_c = 0; /* the rest have no known audience */
+            } else {
+                r = srm_db_fail(db, rc, "suggest");
+                goto fail;
+            }
+        }
+        if (n_top == limit &&
+            SRM_SCORE_W_RECENCY * recency_c + SRM_SCORE_W_REACH * reach_c +
+                    SRM_SCORE_W_UNANSWERED + SRM_SCORE_W_QUIET <
+                top[limit - 1].score)
+            break;
     }
-    if (n > 0)
-        qsort(c, n, sizeof(*c), rp_cand_cmp);
-    for (size_t i = 0; i < n; i++) {
-        if (c[i].item != NULL && json_array_size(items) < (size_t)limit) {
-            json_array_append(items, c[i].item);
-        }
+    srm_db_stmt_done(by_recency);
+    srm_db_stmt_done(by_reach);
+    by_recency = by_reach = NULL;
+    for (size_t i = 0; i < n_top; i++) {
+        if ((r = rp_suggest_item(db, job, &top[i], &it)) < 0)
+            goto fail;
+        json_array_append_new(items, it);
     }
     job->result = json_pack("{s:O, s:s}", "people", items, "formula",
                             "3*recency + log10(1+followers) + 2*unanswered"
                             " + quiet");
 fail:
-    for (size_t i = 0; i < n; i++) {
-        free(c[i].at);
-        json_decref(c[i].item);
-    }
-    free(c);
+    if (by_recency != NULL)
+        srm_db_stmt_done(by_recency);
+    if (by_reach != NULL)
+        srm_db_stmt_done(by_reach);
+    for (size_t i = 0; i < n_top; i++)
+        rp_cand_fini(&top[i]);
+    free(top);
+    free(seen.slot);
     json_decref(items);
     return r;
 }
@@ -1259,8 +1467,12 @@ static void rp_duplicates(struct srm_rpc_call *call, json_t *params)
 static int rp_resolve_fn(struct srm_db *db, struct srm_rpc_job *job)
 {
     struct srm_people_stats s = {0};
-    int r = srm_people_resolve_all(db, job->now, &s);
+    int r = srm_people_rank_catch_up(db);
 
+    if (r == 0)
+        r = srm_people_resolve_all(db, job->now, &s);
+    if (r == 0) /* srmd.yaml's links, over rows written behind srmd's back */
+        r = srm_people_links_reapply(db, job->now, &s);
     if (r == 0)
         r = srm_people_reindex_all(db);
     if (r == 0)

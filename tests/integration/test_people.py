@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sqlite3
+import subprocess
 import time
 
 import srmtest
@@ -374,6 +375,114 @@ def test_notes_and_conversations_survive_merges():
         # Bad input is refused with a clear error.
         r = d.ctl("log", "nobody-here", "--via", "x", "hi")
         assert r.returncode == 1 and "no person" in r.stderr, r
+
+
+# ---- explicit links in srmd.yaml ------------------------------------------
+
+def link_yaml(*entries):
+    """people: entries as YAML text: (name or None, [identities])."""
+    out = "people:\n"
+    for name, ids in entries:
+        out += "  - identities:\n" + "".join(
+            "      - %s\n" % i for i in ids)
+        if name:
+            out += "    name: %s\n" % name
+    return out
+
+
+def config_line(d, prefix):
+    """The 1-based line of d's config that starts with prefix."""
+    with open(d.config) as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith(prefix):
+                return n
+    raise AssertionError("no line %r in %s" % (prefix, d.config))
+
+
+def test_config_links_join_identities_with_nothing_in_common():
+    testnet_fixture.reset()
+    srv = FixtureServer(testnet_fixture.Handler)
+    srv.start()
+    now = int(time.time())
+
+    def items(feed, *authors):
+        with testnet_fixture.LOCK:
+            lst = testnet_fixture.STATE["custom"].setdefault(feed, [])
+            for a, name in authors:
+                lst.append({"id": "%s-%d" % (feed, len(lst)), "author": a,
+                            "name": name, "text": "hi from %s" % a,
+                            "created_at": now - len(lst)})
+
+    # Two sources, two accounts of one person that share nothing: handle,
+    # name, links all differ. A second pair is linked later by a reload.
+    items("a", ("ada", "Ada"), ("bob", "Bob"))
+    items("b", ("countess", "The Countess"), ("robert", "R."))
+    src = "".join("  - name: %s\n    plugin: testnet\n    every: 1h\n"
+                  "    url: http://127.0.0.1:%d/custom/%s\n" % (n, srv.port,
+                                                                 n)
+                  for n in ("a", "b"))
+    ada = link_yaml(("Ada Lovelace", ["testnet:ada", "testnet:@countess"]))
+    try:
+        with Srmd(sources=src, extra=TEAM + ada, plugin_dir=os.path.join(
+                srmtest.BUILD, "tests", "testnet")) as d:
+            d.wait_passes("a", 1)
+            d.wait_passes("b", 1)
+
+            def pid(remote_id):
+                return d.query("SELECT person_id FROM identities WHERE"
+                               " network = 'testnet' AND remote_id = ?",
+                               remote_id)[0][0]
+            # Neither existed at start-up: the link took effect as ingest
+            # stored them.
+            assert pid("ada") == pid("countess")
+            show = d.call("people.show", {"person": "countess"})
+            assert show["person"]["display_name"] == "Ada Lovelace", show
+            ev = [(e["kind"], e["confidence"], e["state"])
+                  for e in show["evidence"]]
+            assert ev == [("config", 1.0, "active")], show["evidence"]
+            assert show["evidence"][0]["detail"] == "%s:%d: Ada Lovelace" % (
+                d.config, config_line(d, "  - identities:")), show["evidence"]
+            out = d.ctl("person", "ada", check=True).stdout
+            assert "config 1.00" in out and "Ada Lovelace" in out, out
+            assert pid("bob") != pid("robert")
+
+            # A link added by reload takes effect on identities that exist.
+            d.write_config(sources=src, extra=TEAM + link_yaml(
+                ("Ada Lovelace", ["testnet:ada", "testnet:countess"]),
+                (None, ["testnet:bob", "testnet:robert"])))
+            d.ctl("reload", check=True)
+            wait_for(lambda: pid("bob") == pid("robert"), 10,
+                     "the reloaded link to merge bob and robert")
+            kinds = [e["kind"] for e in d.call(
+                "people.show", {"person": "robert"})["evidence"]]
+            assert kinds == ["config"], kinds
+
+            # Taken out again (SIGHUP): withdrawn, the people stay one.
+            d.write_config(sources=src, extra=TEAM + ada)
+            d.reload_signal()
+
+            def withdrawn():
+                ev = d.call("people.show", {"person": "robert"})["evidence"]
+                return [e["state"] for e in ev] == ["withdrawn"]
+            wait_for(withdrawn, 10, "the removed link's evidence")
+            assert pid("bob") == pid("robert")
+
+            # A bad entry is refused with its position; nothing changes.
+            d.write_config(sources=src, extra=TEAM + link_yaml(
+                ("Ada Lovelace", ["testnet:ada", "https://x.example/@ada"])))
+            line = config_line(d, "      - https://")
+            out = d.ctl("reload")
+            assert out.returncode == 1, out
+            want = "srmd.yaml:%d:9: people[0].identities[1]: a profile " \
+                   "URL needs its network first" % line
+            assert want in out.stderr, out.stderr
+            chk = subprocess.run([srmtest.SRMD, "-c", d.config, "-t"],
+                                 capture_output=True, text=True)
+            assert chk.returncode == 2 and want in chk.stderr, chk
+            ev = d.call("people.show", {"person": "ada"})["evidence"]
+            assert [e["state"] for e in ev] == ["active"], ev
+    finally:
+        srv.stop()
 
 
 # ---- search ----------------------------------------------------------------

@@ -95,7 +95,7 @@ static void test_unknown_top_key(void **state)
                "  log_level: debug\n"
                "demon: {}\n",
                "srmd.yaml:3:1: demon: unknown key (expected one of: daemon, "
-               "team, listen, sources)");
+               "team, listen, sources, people)");
 }
 
 static void test_unknown_nested_key(void **state)
@@ -131,7 +131,7 @@ static void test_wrong_type(void **state)
                "list");
     expect_one("- a\n",
                "srmd.yaml:1:1: expected a mapping with daemon, team, "
-               "listen, sources; found a list");
+               "listen, sources, people; found a list");
 }
 
 static void test_bad_duration(void **state)
@@ -374,7 +374,7 @@ static void test_all_errors_collected(void **state)
         "srmd.yaml:14:10: sources[0].url: environment variable SRM_T_NOPE "
         "is not set",
         "srmd.yaml:19:1: extra: unknown key (expected one of: daemon, team, "
-        "listen, sources)",
+        "listen, sources, people)",
         "srmd.yaml:3:3: daemon.colour: unknown key (expected one of: "
         "socket, database, plugin_dir, log_level, socket_group, cache_size, "
         "pass_timeout, fulltext)",
@@ -803,6 +803,118 @@ static void test_fingerprint(void **state)
     unlink("tok");
 }
 
+/* people: explicit identity links, written the way users have them. */
+static void test_people_links(void **state)
+{
+    struct srm_config *c = expect_ok(
+        "people:\n"
+        "  - name: Ada Lovelace\n"
+        "    identities:\n"
+        "      - mastodon:@ada@m.example\n"
+        "      - bluesky:ada.example.com\n"
+        "      - GitHub:ada\n"
+        "      - mastodon:https://m.example/users/ada\n"
+        "  - identities: [github:101, 'bluesky:did:plc:abc']\n"
+        "  - identities: [email:bob@example.org, web:bob@example.org]\n");
+
+    (void)state;
+    assert_int_equal(c->n_people, 3);
+    assert_string_equal(c->people[0].name, "Ada Lovelace");
+    assert_string_equal(c->people[0].where, "srmd.yaml:2");
+    assert_int_equal(c->people[0].n_identities, 4);
+    assert_string_equal(c->people[0].identities[0], "mastodon:ada@m.example");
+    assert_string_equal(c->people[0].identities[1],
+                        "bluesky:ada.example.com");
+    assert_string_equal(c->people[0].identities[2], "github:ada");
+    assert_string_equal(c->people[0].identities[3],
+                        "mastodon:https://m.example/users/ada");
+    assert_null(c->people[0].identities[4]);
+    assert_null(c->people[1].name);
+    assert_string_equal(c->people[1].where, "srmd.yaml:8");
+    assert_string_equal(c->people[1].identities[1], "bluesky:did:plc:abc");
+    assert_int_equal(c->people[2].n_identities, 2);
+    srm_config_destroy(c);
+
+    c = expect_ok("people:\n");
+    assert_int_equal(c->n_people, 0);
+    srm_config_destroy(c);
+    c = expect_ok("people: []\n");
+    assert_int_equal(c->n_people, 0);
+    srm_config_destroy(c);
+}
+
+/* Every mistake in people: at its own position, all in one run. */
+static void test_people_link_errors(void **state)
+{
+    struct srm_config *c = NULL;
+    struct srm_diag d;
+    static const char *const want[] = {
+        "srmd.yaml:4:7: people[0].identities: list at least two "
+        "identities to link (found 1)",
+        "srmd.yaml:5:30: people[1].identities[1]: a profile URL needs its "
+        "network first, like mastodon:https://example.social/@ada",
+        "srmd.yaml:5:56: people[1].identities[2]: expected NETWORK:ID, such "
+        "as mastodon:ada@example.social, bluesky:ada.example.com or "
+        "github:ada",
+        "srmd.yaml:11:5: people[2].note: unknown key (expected one of: "
+        "name, identities)",
+        "srmd.yaml:6:11: people[2].name: must not be empty",
+        "srmd.yaml:8:9: people[2].identities[0]: expected NETWORK:ID, such "
+        "as mastodon:ada@example.social, bluesky:ada.example.com or "
+        "github:ada; found a mapping (no space after the colon, or quote "
+        "it)",
+        "srmd.yaml:10:9: people[2].identities[2]: names the same identity "
+        "as people[2].identities[1]",
+        "srmd.yaml:14:9: people[3].identities[1]: the ID after \"github:\" "
+        "is missing",
+        "srmd.yaml:15:9: people[3].identities[2]: \"mastodon:ada@m.example/\" "
+        "is already linked in people[0] (line 4): list each person once, "
+        "with all of their identities",
+        "srmd.yaml:16:9: people[3].identities[3]: \"git hub\" is not a "
+        "network name (letters, digits, '_' and '-'); expected NETWORK:ID, "
+        "such as mastodon:ada@example.social, bluesky:ada.example.com or "
+        "github:ada",
+        "srmd.yaml:17:5: people[4]: missing required key \"identities\"",
+        "srmd.yaml:18:5: people[5]: expected a mapping, found a scalar",
+        "srmd.yaml:19:17: people[6].identities: expected a list of two or "
+        "more NETWORK:ID, found a scalar",
+    };
+
+    (void)state;
+    assert_int_equal(
+        load("people:\n"                                              /* 1 */
+             "  - name: Ada\n"                                        /* 2 */
+             "    identities:\n"                                      /* 3 */
+             "      - mastodon:ada@m.example\n"                       /* 4 */
+             "  - identities: [github:bob, \"https://m.example/@bob\", bob]\n"
+             "  - name: \"\"\n"                                       /* 6 */
+             "    identities:\n"                                      /* 7 */
+             "      - mastodon: cy\n"                                 /* 8 */
+             "      - github:cy\n"                                    /* 9 */
+             "      - GitHub:@cy\n"                                   /* 10 */
+             "    note: x\n"                                          /* 11 */
+             "  - identities:\n"                                      /* 12 */
+             "      - bluesky:dee.example\n"                          /* 13 */
+             "      - \"github:\"\n"                                  /* 14 */
+             "      - mastodon:@ada@m.example/\n"                     /* 15 */
+             "      - git hub:dee\n"                                  /* 16 */
+             "  - name: Eve\n"                                        /* 17 */
+             "  - 42\n"                                               /* 18 */
+             "  - identities: mastodon:a@b\n",                        /* 19 */
+             &c, &d),
+        -EINVAL);
+    assert_null(c);
+    if (d.n != SRM_ARRAY_LEN(want))
+        srm_diag_print(&d);
+    for (size_t i = 0; i < d.n && i < SRM_ARRAY_LEN(want); i++)
+        assert_string_equal(d.msgs[i], want[i]);
+    assert_int_equal(d.n, SRM_ARRAY_LEN(want));
+    srm_diag_fini(&d);
+
+    expect_one("people: {name: x}\n",
+               "srmd.yaml:1:9: people: expected a list, found a mapping");
+}
+
 /* The shipped example and the default config must load. */
 static void test_shipped_files(void **state)
 {
@@ -869,6 +981,8 @@ int main(void)
         cmocka_unit_test(test_bind_bad_default),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_shipped_files),
+        cmocka_unit_test(test_people_links),
+        cmocka_unit_test(test_people_link_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

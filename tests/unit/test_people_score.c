@@ -20,8 +20,7 @@ static double expect_score(const int64_t *at, size_t n, int64_t followers,
     double rec = 0, reach, quiet;
 
     for (size_t i = 0; i < n; i++)
-        if (NOW - at[i] <= 90 * DAY)
-            rec += pow(0.5, (double)(NOW - at[i]) / DAY / 14.0);
+        rec += pow(0.5, (double)(NOW - at[i]) / DAY / 14.0);
     reach = followers > 0 ? log10(1.0 + (double)followers) : 0;
     quiet = last <= 0 ? 1 : fmin(1.0, (double)(NOW - last) / DAY / 30.0);
     return 3 * rec + reach + (answered ? 0 : 2) + quiet;
@@ -36,13 +35,16 @@ static void test_score_formula(void **state)
     struct srm_score_out out;
 
     (void)state;
+    double old = pow(0.5, 91.0 / 14.0);
+
     srm_people_score(&in, &out);
-    /* 1 + 0.5 + 0.25 (the 91-day-old one is outside the window) */
-    assert_true(fabs(out.recency - 1.75) < 1e-9);
+    /* 1 + 0.5 + 0.25, and the 91-day-old one weighs 0.011: it counts
+     * toward recency, not in the window's counts. */
+    assert_true(fabs(out.recency - (1.75 + old)) < 1e-9);
     assert_true(fabs(out.reach - 3.0) < 1e-9);
     assert_int_equal(out.mentions, 3);
     assert_int_equal(out.mentions_30d, 3);
-    assert_true(fabs(out.score - (3 * 1.75 + 3 + 2 + 1)) < 1e-9);
+    assert_true(fabs(out.score - (3 * (1.75 + old) + 3 + 2 + 1)) < 1e-9);
     assert_true(fabs(out.score - expect_score(at, 4, 999, false, 0)) < 1e-9);
 
     /* Answered and talked to 15 days ago: quiet 0.5, no unanswered. */
@@ -51,7 +53,41 @@ static void test_score_formula(void **state)
     in.followers = -1;
     srm_people_score(&in, &out);
     assert_true(fabs(out.quiet - 0.5) < 1e-9);
-    assert_true(fabs(out.score - (3 * 1.75 + 0.5)) < 1e-9);
+    assert_true(fabs(out.score - (3 * (1.75 + old) + 0.5)) < 1e-9);
+}
+
+/* The kept sum (people.recency_sum): terms added in any order, read at
+ * any later time, give the same recency as the mentions themselves. */
+static void test_recency_sum(void **state)
+{
+    int64_t at[] = {NOW - 3 * DAY, NOW - 40 * DAY, NOW - 200 * DAY,
+                    NOW + 5 * DAY * 365}; /* also years after T0 */
+    struct srm_score_in a = {.now = NOW, .mention_at = at, .n_mentions = 3,
+                             .followers = 10, .last_interaction_at = 0};
+    struct srm_score_in b = a;
+    struct srm_score_out oa, ob;
+    double sum = 0;
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++)
+        sum += srm_people_recency_term(at[2 - i]);
+    b.mention_at = NULL;
+    b.recency_sum = sum;
+    srm_people_score(&a, &oa);
+    srm_people_score(&b, &ob);
+    assert_true(fabs(oa.recency - ob.recency) < 1e-9);
+    assert_true(fabs(oa.score - ob.score) < 1e-9);
+    /* A week later every term has decayed by the same factor. */
+    a.now = b.now = NOW + 7 * DAY;
+    srm_people_score(&a, &oa);
+    srm_people_score(&b, &ob);
+    assert_true(fabs(oa.recency - ob.recency) < 1e-9);
+    assert_true(fabs(srm_people_recency(srm_people_recency_term(at[3]),
+                                        at[3]) - 1.0) < 1e-9);
+    /* Nothing kept: no recency. */
+    b.recency_sum = 0;
+    srm_people_score(&b, &ob);
+    assert_true(ob.recency == 0);
 }
 
 static void test_score_orders_recent_over_old(void **state)
@@ -169,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_score_formula),
         cmocka_unit_test(test_score_orders_recent_over_old),
+        cmocka_unit_test(test_recency_sum),
         cmocka_unit_test(test_reasons_in_words),
         cmocka_unit_test(test_due_at),
         cmocka_unit_test(test_cadence_parse),
