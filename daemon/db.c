@@ -55,6 +55,7 @@ static const char *const db_migrations[] = {
     SRM_SQL_MIGRATION_4, /* mentions.status CHECK without IN */
     SRM_SQL_MIGRATION_5, /* db_sql_people.h: people_owner covers the load */
     SRM_SQL_MIGRATION_6, /* db_sql_people.h: config links, suggest ranking */
+    SRM_SQL_MIGRATION_7, /* db_sql_people.h: people_fts prefixes 4 to 6 */
 };
 _Static_assert(SRM_ARRAY_LEN(db_migrations) == SRM_DB_SCHEMA_VERSION,
                "one migration per schema version");

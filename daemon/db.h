@@ -16,7 +16,7 @@
 #include "db_sql.h"
 #include "record.h"
 
-#define SRM_DB_SCHEMA_VERSION 6
+#define SRM_DB_SCHEMA_VERSION 7
 
 struct srm_db;
 
