@@ -1371,9 +1371,9 @@ fail:
 }
 
 /* Index the mentions above fts_max (the batch's new ones, and after
- * daemon.fulltext was turned back on, those it skipped), refresh the new
- * mentions' people's last mention time (ids above before_max), and add to
- * the source's counters. */
+ * daemon.fulltext was turned back on, those it skipped), and add to the
+ * source's counters. (The people's last mention time moves with their
+ * ranking facts: srm_people_after_batch.) */
 static int db_batch_finish(struct srm_db *db, struct srm_batch *b,
                            int64_t before_max, int64_t fts_max)
 {
@@ -1387,13 +1387,6 @@ static int db_batch_finish(struct srm_db *db, struct srm_batch *b,
         if (r < 0)
             goto fail;
         db->fts_max = -1; /* found again when next needed */
-    }
-    if (b->new_mentions > 0) {
-        DB_STMT(db, SRM_STMT_PEOPLE_LAST_MENTION, st);
-        srm_db_bind_int64(st, ":after", before_max);
-        r = db_run(db, st, "people last mention");
-        if (r < 0)
-            goto fail;
     }
     if (b->source_id != 0 &&
         (b->new_mentions || b->new_identities || b->new_contacts)) {

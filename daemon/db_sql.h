@@ -315,14 +315,6 @@
 #define SRM_SQL_PERSON_INTERACTION                                            \
     "UPDATE people SET last_interaction_at = :at WHERE id = :id"              \
     " AND (last_interaction_at IS NULL OR last_interaction_at < :at)"
-/* The newest mention of every person whose identities got a new mention in
- * this batch (ids above :after). One statement per batch, not per row. */
-#define SRM_SQL_PEOPLE_LAST_MENTION                                           \
-    "UPDATE people SET last_mention_at = ("                                   \
-    "  SELECT max(m.created_at) FROM identities i"                            \
-    "  JOIN mentions m ON m.identity_id = i.id WHERE i.person_id = people.id)"\
-    " WHERE id IN (SELECT i.person_id FROM mentions m"                        \
-    "  JOIN identities i ON i.id = m.identity_id WHERE m.id > :after)"
 #define SRM_SQL_IDENTITY_FIND                                                 \
     "SELECT id, person_id, handle, display_name, profile_url, bio, email,"    \
     " avatar_url, followers, following, posts, last_seen_at"                  \
@@ -425,7 +417,6 @@
     X(MEMBERS_SAVEPOINT) X(MEMBERS_RELEASE) X(MEMBERS_ROLLBACK_TO)            \
     X(COUNTS)                                                                 \
     X(PERSON_INSERT) X(PERSON_FILL_NAME) X(PERSON_INTERACTION)                \
-    X(PEOPLE_LAST_MENTION)                                                    \
     X(IDENTITY_FIND) X(IDENTITY_INSERT) X(IDENTITY_UPDATE)                    \
     X(LINKS_CLEAR) X(LINK_INSERT) X(LINKS_OF)                                 \
     X(MENTIONS_MAX_ID) X(MENTION_FIND) X(MENTION_INSERT) X(MENTION_UPDATE)    \
