@@ -618,5 +618,8 @@ void srm_inbox_new_mentions(const int64_t *ids, size_t n, int64_t source_id)
         a->routes[i].tag = srm_xstrdup_or_null(r->tag);
         a->routes[i].member = srm_xstrdup_or_null(r->member);
     }
-    srm_writer_submit(d->writer, ib_route_fn, ib_route_done, a);
+    /* Background work: it joins the ingest's open transaction instead of
+     * committing it early. */
+    srm_writer_submit_bulk(d->writer, ib_route_fn, NULL, ib_route_done, a,
+                           NULL, 0);
 }

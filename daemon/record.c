@@ -169,7 +169,7 @@ static void rec_mention_fini(struct srm_rec_mention *r)
     free(r->reply_ref);
 }
 
-void srm_batch_fini(struct srm_batch *b)
+void srm_batch_release_records(struct srm_batch *b)
 {
     for (size_t i = 0; i < b->identities.n; i++)
         rec_identity_fini(&b->identities.items[i]);
@@ -187,6 +187,19 @@ void srm_batch_fini(struct srm_batch *b)
         free(r->summary);
         free(r->member);
     }
+    free(b->identities.items);
+    free(b->mentions.items);
+    free(b->contacts.items);
+    free(b->interactions.items);
+    memset(&b->identities, 0, sizeof(b->identities));
+    memset(&b->mentions, 0, sizeof(b->mentions));
+    memset(&b->contacts, 0, sizeof(b->contacts));
+    memset(&b->interactions, 0, sizeof(b->interactions));
+}
+
+void srm_batch_fini(struct srm_batch *b)
+{
+    srm_batch_release_records(b);
     for (size_t i = 0; i < b->cursors.n; i++) {
         free(b->cursors.items[i].key);
         free(b->cursors.items[i].value);
@@ -196,10 +209,6 @@ void srm_batch_fini(struct srm_batch *b)
         free(b->validators.items[i].etag);
         free(b->validators.items[i].last_modified);
     }
-    free(b->identities.items);
-    free(b->mentions.items);
-    free(b->contacts.items);
-    free(b->interactions.items);
     free(b->cursors.items);
     free(b->validators.items);
     free(b->new_mention_ids.items);

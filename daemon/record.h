@@ -98,6 +98,9 @@ struct srm_batch {
 void srm_batch_init(struct srm_batch *b, int64_t source_id,
                     const char *source_name, const char *plugin);
 void srm_batch_fini(struct srm_batch *b);
+/* Free the records (identities, mentions, contacts, interactions) once the
+ * writer has applied them; the cursors, validators and results stay. */
+void srm_batch_release_records(struct srm_batch *b);
 /* Nothing to commit (no records, no cursors, no validators). */
 bool srm_batch_empty(const struct srm_batch *b);
 /* Number of records of all kinds. */

@@ -20,16 +20,19 @@
 #include "sched.h"
 #include "writer.h"
 
-/* One batch on its way to the writer. A source keeps at most one job with
- * the writer and queues the rest behind it, so that when a commit fails the
- * later batches of the same pass (whose cursors would skip the lost records)
- * are dropped instead of committed. */
+/* One batch on its way to the writer. A source gives the writer its next
+ * job only once the one before is applied (its records are in the open
+ * transaction), and the writer's chain for the source fails every later
+ * job once one failed: when a commit fails, the later batches of the same
+ * pass (whose cursors would skip the lost records) are dropped instead of
+ * committed. */
 struct src_job {
     struct src_job *next;
     struct srm_instance *s;
     struct srm_batch batch;
     uint64_t pass_gen;
-    size_t records; /* counted in s->backlog */
+    size_t records; /* counted in s->backlog until applied or done */
+    bool applied;   /* the records are freed; the commit is to come */
 };
 
 /* A request held back while the writer catches up (see src_backlogged). */
@@ -168,15 +171,33 @@ static void src_job_free(struct src_job *job)
     free(job);
 }
 
+/* The writer ran the job in its open transaction: the records are in
+ * SQLite's hands, so free them, let the next job go and fetch more. */
+static void src_commit_applied(void *arg)
+{
+    struct src_job *job = arg;
+    struct srm_instance *s = job->s;
+
+    job->applied = true;
+    s->jobq->busy = false;
+    src_backlog_sub(s, job->records);
+    srm_batch_release_records(&job->batch);
+    src_submit_next(s);
+    src_release_held(s, false);
+    src_wake_waiters(s->d);
+}
+
 static void src_commit_done(void *arg, int status)
 {
     struct src_job *job = arg;
     struct srm_instance *s = job->s;
     struct src_jobq *q = s->jobq;
 
-    q->busy = false;
+    if (!job->applied) {
+        q->busy = false;
+        src_backlog_sub(s, job->records);
+    }
     s->jobs_in_flight--;
-    src_backlog_sub(s, job->records);
     if (status == 0) {
         struct srm_batch *b = &job->batch;
         /* Route and announce what just arrived (team inbox, watch). */
@@ -208,9 +229,10 @@ static void src_commit_done(void *arg, int status)
         /* Drop everything queued behind it: their cursors would skip the
          * records that were just lost. The pass fails; the next one
          * resumes from the committed cursors. */
-        srm_source_log(s, SRM_LOG_ERROR,
-                       "commit of %zu records failed: %s",
-                       srm_batch_records(&job->batch), srm_strerror(status));
+        if (status != -ECANCELED) /* behind the failure logged here */
+            srm_source_log(s, SRM_LOG_ERROR,
+                           "commit of %zu records failed: %s", job->records,
+                           srm_strerror(status));
         if (s->commit_error == NULL)
             s->commit_error = srm_xasprintf("database: %s",
                                             srm_strerror(status));
@@ -281,7 +303,8 @@ static void src_submit_next(struct srm_instance *s)
         srm_source_unref(s);
     }
     q->busy = true;
-    srm_writer_submit(s->d->writer, src_commit_fn, src_commit_done, job);
+    srm_writer_submit_bulk(s->d->writer, src_commit_fn, src_commit_applied,
+                           src_commit_done, job, s, job->records);
 }
 
 /* Hand the pending batch to the writer (behind this source's other jobs). */
@@ -433,6 +456,8 @@ static void src_finish_pass(struct srm_instance *s)
     /* Committed cursors are in s->cursors; anything left in the overlay
      * belonged to batches that were dropped. */
     srm_strmap_clear(s->overlay);
+    if (s->commit_error != NULL && s->d->writer != NULL)
+        srm_writer_chain_reset(s->d->writer, s); /* no job of s is left */
     free(s->commit_error);
     s->commit_error = NULL;
 
