@@ -26,6 +26,7 @@ struct srm_db {
     struct srm_idcache *ids; /* the identities of the batch being applied */
     bool fulltext_off;       /* daemon.fulltext: false */
     int64_t fts_max;         /* highest rowid in mentions_fts; -1 unknown */
+    bool index_due;          /* new mentions: index them before COMMIT */
     /* SRM_SQL_PROFILE=1 in the environment: time spent per statement, by
      * srm_sql_id (the last slot: statements run outside the table), logged
      * when the connection closes. NULL otherwise. */
@@ -596,6 +597,39 @@ int srm_db_check(struct srm_db *db)
 /* ------------------------------------------------------------------ */
 /* Transactions                                                        */
 
+static int db_fts_max(struct srm_db *db, int64_t *ret);
+
+/* What every batch of a transaction needs once, done once before its
+ * COMMIT: full-text indexing of the new mentions (one INSERT ... SELECT)
+ * and the people's ranking facts (srm_people_rank_catch_up). Both work on
+ * the ids above what they last covered, so one run covers every batch of
+ * the transaction, at a fraction of the cost of one run per batch (a
+ * source's pages of 1,000 rows, one batch each: 1M rows 38 -> 31 s). */
+static int db_index_due(struct srm_db *db)
+{
+    int64_t fts_max;
+    sqlite3_stmt *st;
+    int r = 0;
+
+    if (!db->index_due)
+        return 0;
+    if (!db->fulltext_off) {
+        if ((r = db_fts_max(db, &fts_max)) < 0)
+            goto fail;
+        DB_STMT(db, SRM_STMT_FTS_INDEX_NEW, st);
+        srm_db_bind_int64(st, ":after", fts_max);
+        r = db_run(db, st, "full-text index");
+        db->fts_max = -1; /* found again when next needed */
+        if (r < 0)
+            goto fail;
+    }
+    r = srm_people_rank_catch_up(db); /* people.h */
+    if (r == 0)
+        db->index_due = false;
+fail:
+    return r;
+}
+
 int srm_db_begin(struct srm_db *db)
 {
     return db_exec_id(db, SRM_STMT_BEGIN);
@@ -603,7 +637,9 @@ int srm_db_begin(struct srm_db *db)
 
 int srm_db_commit(struct srm_db *db)
 {
-    return db_exec_id(db, SRM_STMT_COMMIT);
+    int r = db_index_due(db);
+
+    return r < 0 ? r : db_exec_id(db, SRM_STMT_COMMIT);
 }
 
 void srm_db_set_fulltext(struct srm_db *db, bool on)
@@ -614,6 +650,7 @@ void srm_db_set_fulltext(struct srm_db *db, bool on)
 int srm_db_rollback(struct srm_db *db)
 {
     db->fts_max = -1; /* what was indexed may be undone */
+    db->index_due = false;
     /* SQLite may already have rolled back (after SQLITE_FULL, IOERR...). */
     if (sqlite3_get_autocommit(db->h))
         return 0;
@@ -1370,24 +1407,17 @@ fail:
     return r;
 }
 
-/* Index the mentions above fts_max (the batch's new ones, and after
- * daemon.fulltext was turned back on, those it skipped), and add to the
- * source's counters. (The people's last mention time moves with their
- * ranking facts: srm_people_after_batch.) */
+/* Note that the mentions above fts_max (the batch's new ones, and after
+ * daemon.fulltext was turned back on, those it skipped) are to be
+ * indexed, and add to the source's counters. */
 static int db_batch_finish(struct srm_db *db, struct srm_batch *b,
                            int64_t before_max, int64_t fts_max)
 {
     sqlite3_stmt *st;
     int r = 0;
 
-    if (!db->fulltext_off && (b->new_mentions > 0 || fts_max < before_max)) {
-        DB_STMT(db, SRM_STMT_FTS_INDEX_NEW, st);
-        srm_db_bind_int64(st, ":after", fts_max);
-        r = db_run(db, st, "full-text index");
-        if (r < 0)
-            goto fail;
-        db->fts_max = -1; /* found again when next needed */
-    }
+    if (b->new_mentions > 0 || fts_max < before_max)
+        db->index_due = true; /* db_index_due, before the COMMIT */
     if (b->source_id != 0 &&
         (b->new_mentions || b->new_identities || b->new_contacts)) {
         DB_STMT(db, SRM_STMT_SOURCE_COUNTERS, st);
@@ -1470,6 +1500,9 @@ int srm_db_apply_batch(struct srm_db *db, struct srm_batch *b)
     r = db_batch_finish(db, b, before_max, indexed_max);
     if (r == 0)
         r = srm_people_after_batch(db, b); /* people.h */
+    /* Outside a transaction there is no COMMIT to wait for. */
+    if (r == 0 && sqlite3_get_autocommit(db->h))
+        r = db_index_due(db);
 fail:
     /* The failing statement was logged where it failed. */
     return r;

@@ -1096,10 +1096,10 @@ int srm_people_after_batch(struct srm_db *db, struct srm_batch *b)
     int64_t iid = 0;
     int r = 0;
 
-    /* First, so that a merge below (which recomputes its person up to the
-     * mark) and the per-batch sums agree. */
-    if (b->new_mentions > 0 && (r = srm_people_rank_catch_up(db)) < 0)
-        return r;
+    /* The batch's mentions join the ranking facts before the COMMIT
+     * (srm_db_commit). A merge below recomputes its person's facts up to
+     * the ranking mark; the catch-up then adds the mentions above it to
+     * whichever person they belong to by then. */
 
     /* Only identities that are new or say something new about their person
      * (srm_db_apply_batch sets changed) cost a resolution and a people

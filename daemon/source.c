@@ -46,12 +46,18 @@ struct src_held {
 
 /* Records a source may have waiting for the writer before its further
  * requests are held back: a connector fetching pages faster than SQLite
- * commits them would otherwise pile up records in memory without bound. */
-#define SRC_BACKLOG_MAX 20000
+ * takes them would otherwise pile up records in memory without bound.
+ * Records leave the count once written into the writer's open transaction
+ * (src_commit_applied), so the bound costs no transaction size: 500 feeds
+ * synced cold peak at 31-33 MB with 10,000 (40.7 MB with 20,000, 25.8 MB
+ * with 4,000, which however cut ingest of 1,000-row pages by a fifth:
+ * a job per page). */
+#define SRC_BACKLOG_MAX 10000
 /* The same for all sources together: 1,000 sources starting at once each
  * within its own limit held 120 MB of records (bench/soak). Requests held
- * by this limit start in the order they were held as commits make room. */
-#define SRC_BACKLOG_TOTAL_MAX 40000
+ * by this limit start in the order they were held as the writer takes
+ * records in. */
+#define SRC_BACKLOG_TOTAL_MAX 20000
 
 struct src_state_job {
     int64_t source_id;
