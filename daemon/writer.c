@@ -88,6 +88,12 @@ static void wr_list_splice(struct wr_list *dst, struct wr_list *src)
  * (srm_writer_submit_bulk), so transactions this large cost no memory. */
 #define WR_TX_WEIGHT 40000
 #define WR_LINGER_NS (20 * 1000 * 1000)
+/* A transaction lighter than WR_LINGER_MIN_WEIGHT waits only this long:
+ * enough for the loop thread to hand over the next small job (a sync whose
+ * 500 feeds answer 304 sends one each), too short to delay the end of a
+ * sync the way 20 ms would. */
+#define WR_LINGER_MIN_WEIGHT 1000
+#define WR_LINGER_LIGHT_NS (2 * 1000 * 1000)
 
 /* Whether chain lost a transaction (w->mu held). */
 static bool wr_chain_failed(struct srm_writer *w, const void *chain)
@@ -250,7 +256,10 @@ static void wr_thread(void *arg)
         uv_mutex_lock(&w->mu);
         if (open && w->queue.head == NULL && !w->stopping && !urgent &&
             weight < WR_TX_WEIGHT)
-            (void)uv_cond_timedwait(&w->cond, &w->mu, WR_LINGER_NS);
+            (void)uv_cond_timedwait(&w->cond, &w->mu,
+                                    weight >= WR_LINGER_MIN_WEIGHT
+                                        ? WR_LINGER_NS
+                                        : WR_LINGER_LIGHT_NS);
         if (open && (w->queue.head == NULL || urgent ||
                      weight >= WR_TX_WEIGHT)) {
             uv_mutex_unlock(&w->mu);

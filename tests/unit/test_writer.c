@@ -203,6 +203,9 @@ static void submit_grouped(struct fx *f, struct job *gate, struct job *jobs,
     uv_sem_post(&f->gate_release);
 }
 
+/* Heavy enough for the writer to wait for the next bulk job. */
+#define BULK_WEIGHT 1000
+
 static void job_applied(void *ud)
 {
     struct job *j = ud;
@@ -211,13 +214,13 @@ static void job_applied(void *ud)
     j->applied_after_done = j->done;
     if (j->then != NULL)
         srm_writer_submit_bulk(j->f->w, job_fn, job_applied, job_done,
-                               j->then, j->then->chain, 1);
+                               j->then, j->then->chain, BULK_WEIGHT);
 }
 
 static void submit_bulk(struct fx *f, struct job *j)
 {
     srm_writer_submit_bulk(f->w, job_fn, job_applied, job_done, j, j->chain,
-                           1);
+                           BULK_WEIGHT);
 }
 
 /* ------------------------------------------------------------------ */
