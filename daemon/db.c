@@ -17,6 +17,8 @@
 #include "log.h"
 #include "mem.h"
 #include "people.h"
+#include "people_score.h"
+#include "rankacc.h"
 
 struct srm_db {
     sqlite3 *h;
@@ -27,6 +29,8 @@ struct srm_db {
     bool fulltext_off;       /* daemon.fulltext: false */
     int64_t fts_max;         /* highest rowid in mentions_fts; -1 unknown */
     bool index_due;          /* new mentions: index them before COMMIT */
+    struct srm_rankacc *rank; /* their ranking facts, per person */
+    bool rank_broken;        /* a merge, split or undone job: use the SQL */
     /* SRM_SQL_PROFILE=1 in the environment: time spent per statement, by
      * srm_sql_id (the last slot: statements run outside the table), logged
      * when the connection closes. NULL otherwise. */
@@ -566,6 +570,7 @@ void srm_db_close(struct srm_db *db)
     for (size_t i = 0; i < SRM_STMT_COUNT_; i++)
         sqlite3_finalize(db->stmts[i]);
     srm_idcache_destroy(db->ids);
+    srm_rankacc_destroy(db->rank);
     if (db->h != NULL && sqlite3_close(db->h) != SQLITE_OK)
         SRM_ERROR("db: %s: close: %s", db->path, sqlite3_errmsg(db->h));
     free(db->path);
@@ -599,6 +604,69 @@ int srm_db_check(struct srm_db *db)
 
 static int db_fts_max(struct srm_db *db, int64_t *ret);
 
+static int db_rank_person(void *ud, int64_t person, double sum,
+                          int64_t last)
+{
+    struct srm_db *db = ud;
+    sqlite3_stmt *st;
+    int r;
+
+    DB_STMT(db, SRM_STMT_PEOPLE_RANK_PERSON, st);
+    sqlite3_bind_double(st, db_param(st, ":sum"), sum);
+    srm_db_bind_int64(st, ":last", last);
+    srm_db_bind_int64(st, ":id", person);
+    r = db_run(db, st, "ranking facts");
+fail:
+    return r;
+}
+
+/* The people's ranking facts of the transaction's new mentions: from
+ * db->rank when it holds exactly the mentions above the ranking mark
+ * (every one inserted by this transaction's batches, nobody merged or
+ * split), else by srm_people_rank_catch_up's join. */
+static int db_rank_flush(struct srm_db *db)
+{
+    int64_t mark = 0, upto = 0;
+    sqlite3_stmt *st;
+    int r = 0, rc;
+
+    if (db->rank == NULL || db->rank_broken ||
+        srm_rankacc_rows(db->rank) == 0)
+        goto sql;
+    DB_STMT(db, SRM_STMT_PEOPLE_RANK_MARK, st);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        mark = sqlite3_column_int64(st, 0);
+        upto = sqlite3_column_int64(st, 1);
+    }
+    srm_db_stmt_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        r = srm_db_fail(db, rc, "ranking mark");
+        goto fail;
+    }
+    if (rc != SQLITE_ROW ||
+        upto - mark != (int64_t)srm_rankacc_rows(db->rank))
+        goto sql;
+    if ((r = srm_rankacc_each(db->rank, db_rank_person, db)) < 0)
+        goto fail;
+    DB_STMT(db, SRM_STMT_PEOPLE_RANK_MARK_SET, st);
+    srm_db_bind_int64(st, ":upto", upto);
+    r = db_run(db, st, "ranking mark");
+    goto fail;
+sql:
+    r = srm_people_rank_catch_up(db); /* people.h */
+fail:
+    if (db->rank != NULL)
+        srm_rankacc_clear(db->rank);
+    db->rank_broken = false;
+    return r;
+}
+
+void srm_db_rank_forget(struct srm_db *db)
+{
+    db->rank_broken = true;
+}
+
 /* What every batch of a transaction needs once, done once before its
  * COMMIT: full-text indexing of the new mentions (one INSERT ... SELECT)
  * and the people's ranking facts (srm_people_rank_catch_up). Both work on
@@ -623,7 +691,7 @@ static int db_index_due(struct srm_db *db)
         if (r < 0)
             goto fail;
     }
-    r = srm_people_rank_catch_up(db); /* people.h */
+    r = db_rank_flush(db);
     if (r == 0)
         db->index_due = false;
 fail:
@@ -651,6 +719,9 @@ int srm_db_rollback(struct srm_db *db)
 {
     db->fts_max = -1; /* what was indexed may be undone */
     db->index_due = false;
+    if (db->rank != NULL)
+        srm_rankacc_clear(db->rank);
+    db->rank_broken = false;
     /* SQLite may already have rolled back (after SQLITE_FULL, IOERR...). */
     if (sqlite3_get_autocommit(db->h))
         return 0;
@@ -672,6 +743,7 @@ int srm_db_rollback_to(struct srm_db *db)
     int r;
 
     db->fts_max = -1;
+    db->rank_broken = true; /* its rows are gone, their sums are not */
     r = db_exec_id(db, SRM_STMT_ROLLBACK_TO);
     if (r < 0)
         return r;
@@ -1207,7 +1279,7 @@ static int db_mention_apply(struct srm_db *db, struct srm_batch *b,
                             const struct srm_rec_mention *m,
                             int64_t indexed_max)
 {
-    int64_t identity_id = 0, person_id, id = 0;
+    int64_t identity_id = 0, person_id = 0, id = 0;
     bool found = false, deleted = false, changed = false;
     sqlite3_stmt *st;
     int r = 0, rc;
@@ -1225,8 +1297,21 @@ static int db_mention_apply(struct srm_db *db, struct srm_batch *b,
      * UNIQUE(network, remote_id) probe) and look the row up only when it
      * was there already. */
     r = db_mention_insert(db, b, m, identity_id);
-    if (r != 0)
-        return r < 0 ? r : 0;
+    if (r > 0) {
+        /* Counted as srm_people_rank_catch_up would: the term of the
+         * earlier of created and fetched, only if not deleted. */
+        int64_t at = m->created_at != 0 ? m->created_at : b->now;
+        bool live = (m->flags & SRM_MENTION_DELETED) == 0;
+
+        if (db->rank == NULL)
+            db->rank = srm_rankacc_create();
+        srm_rankacc_add(db->rank, live && identity_id ? person_id : 0,
+                        srm_people_recency_term(at < b->now ? at : b->now),
+                        at);
+        return 0;
+    }
+    if (r < 0)
+        return r;
     DB_STMT(db, SRM_STMT_MENTION_FIND, st);
     db_bind_static(st, ":network", m->network);
     db_bind_static(st, ":remote_id", m->remote_id);

@@ -54,6 +54,10 @@ int srm_db_fulltext_catch_up(struct srm_db *db);
 int srm_db_savepoint(struct srm_db *db);         /* SAVEPOINT job */
 int srm_db_release(struct srm_db *db);           /* RELEASE job */
 int srm_db_rollback_to(struct srm_db *db);       /* ROLLBACK TO job; RELEASE */
+/* An identity changed person in this transaction (a merge or split):
+ * the people's ranking facts of its new mentions are recomputed with SQL
+ * before the COMMIT instead of from the sums added up at insert time. */
+void srm_db_rank_forget(struct srm_db *db);
 
 /* --- sources and cursors (write connection) --- */
 

@@ -680,6 +680,12 @@
     "  FROM mentions m JOIN identities i ON i.id = m.identity_id"             \
     "  WHERE m.id > :after AND m.id <= :upto AND m.deleted = 0"               \
     "  GROUP BY i.person_id) AS r WHERE people.id = r.pid"
+/* The same for one person, from sums the writer added up as it inserted
+ * the rows (rankacc.h). */
+#define SRM_SQL_PEOPLE_RANK_PERSON                                            \
+    "UPDATE people SET recency_sum = coalesce(recency_sum, 0) + :sum,"        \
+    " last_mention_at = max(coalesce(last_mention_at, 0), :last)"             \
+    " WHERE id = :id"
 #define SRM_SQL_PEOPLE_RANK_MARK_SET                                          \
     "UPDATE people_meta SET value = :upto WHERE key = 'ranked_mention_max'"
 /* people.suggest reads people in descending recency and, alongside, in
@@ -896,6 +902,7 @@
     X(PEOPLE_LOG_INTERACTION) X(PEOPLE_TOUCH) X(PEOPLE_SUGGEST_FACTS)         \
     X(PEOPLE_SUGGEST_COUNTS) X(PEOPLE_BY_RECENCY) X(PEOPLE_BY_REACH)          \
     X(PEOPLE_RANK_MARK) X(PEOPLE_RANK_ADD) X(PEOPLE_RANK_MARK_SET)            \
+    X(PEOPLE_RANK_PERSON)                                                     \
     X(PEOPLE_DUE) X(PEOPLE_LOAD) X(PEOPLE_OWNED)                              \
     X(PEOPLE_DUPLICATES) X(PEOPLE_VERIFY_DUE) X(PEOPLE_CHECK_GET)             \
     X(PEOPLE_CHECK_SET) X(PEOPLE_ALL_CANDIDATES) X(PEOPLE_BY_EMAIL)           \

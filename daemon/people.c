@@ -225,6 +225,7 @@ int srm_people_merge(struct srm_db *db, int64_t from, int64_t into,
 
     if (from == into)
         return -EINVAL;
+    srm_db_rank_forget(db); /* identities change person */
     if ((r = pp_exists(db, from)) <= 0 || (r = pp_exists(db, into)) <= 0)
         return r < 0 ? r : -ENOENT;
     PP_STMT(db, SRM_STMT_PEOPLE_MERGE_SNAPSHOT, st);
@@ -327,6 +328,7 @@ int srm_people_split(struct srm_db *db, int64_t identity_id, bool only,
     int r, rc;
 
     *ret_undone = 0;
+    srm_db_rank_forget(db); /* identities change person */
     r = pp_person_of(db, identity_id, &p);
     if (r < 0)
         return r;

@@ -588,6 +588,72 @@ static void test_rank_facts_kept(void **state)
                                   " id = 1"), 1999);
 }
 
+/* The ranking facts the writer adds up in C as it inserts rows (several
+ * batches in one transaction, one of them undone, future-dated and
+ * deleted rows) equal what the SQL computes from the rows themselves. */
+static void test_rank_facts_batched_equal_sql(void **state)
+{
+    struct fx *f = *state;
+    struct srm_batch b;
+    char rid[32], author[32];
+
+    assert_int_equal(srm_db_begin(f->db), 0);
+    for (int batch = 0; batch < 3; batch++) {
+        srm_batch_init(&b, f->source_id, "m", "mastodon");
+        b.now = 100000 + batch * 1000;
+        for (int i = 0; i < 40; i++) {
+            snprintf(rid, sizeof(rid), "r%d-%d", batch, i);
+            snprintf(author, sizeof(author), "a%d", i % 7);
+            /* Some from the future (counted as of fetching). */
+            add_mention(&b, "mastodon", rid, author,
+                        b.now - 5000 + i * 200);
+        }
+        assert_int_equal(srm_db_savepoint(f->db), 0);
+        assert_int_equal(srm_db_apply_batch(f->db, &b), 0);
+        if (batch == 1)
+            assert_int_equal(srm_db_rollback_to(f->db), 0); /* undone */
+        else
+            assert_int_equal(srm_db_release(f->db), 0);
+        srm_batch_fini(&b);
+    }
+    assert_int_equal(srm_db_commit(f->db), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM mentions"), 80);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM people p WHERE"
+                                  " abs(p.recency_sum - (SELECT sum(pow(2.0,"
+                                  " (min(m.created_at, m.fetched_at) -"
+                                  " 1700000000) / 1209600.0)) FROM mentions m"
+                                  " JOIN identities i ON i.id ="
+                                  " m.identity_id WHERE i.person_id = p.id))"
+                                  " > 1e-9 * p.recency_sum"), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM people p WHERE"
+                                  " p.last_mention_at IS NOT (SELECT"
+                                  " max(m.created_at) FROM mentions m JOIN"
+                                  " identities i ON i.id = m.identity_id"
+                                  " WHERE i.person_id = p.id)"), 0);
+
+    /* Without the undone batch the sums come from C: the same. */
+    assert_int_equal(srm_db_begin(f->db), 0);
+    srm_batch_init(&b, f->source_id, "m", "mastodon");
+    b.now = 200000;
+    for (int i = 0; i < 30; i++) {
+        snprintf(rid, sizeof(rid), "s%d", i);
+        snprintf(author, sizeof(author), "a%d", i % 5);
+        add_mention(&b, "mastodon", rid, author, 190000 + i * 100);
+    }
+    assert_int_equal(srm_db_apply_batch(f->db, &b), 0);
+    srm_batch_fini(&b);
+    assert_int_equal(srm_db_commit(f->db), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM people p WHERE"
+                                  " abs(p.recency_sum - (SELECT sum(pow(2.0,"
+                                  " (min(m.created_at, m.fetched_at) -"
+                                  " 1700000000) / 1209600.0)) FROM mentions m"
+                                  " JOIN identities i ON i.id ="
+                                  " m.identity_id WHERE i.person_id = p.id))"
+                                  " > 1e-9 * p.recency_sum"), 0);
+    assert_int_equal(q_int(f->db, "SELECT value FROM people_meta"),
+                     q_int(f->db, "SELECT max(id) FROM mentions"));
+}
+
 /* A database made by an older srmd (schema 3, with rows) migrates to the
  * current version and keeps its rows. */
 static void test_migration_from_v3(void **state)
@@ -677,6 +743,8 @@ int main(void)
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rank_facts_kept, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rank_facts_batched_equal_sql,
+                                        fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v3, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_merge_split_restore_exactly,
