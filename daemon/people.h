@@ -121,9 +121,9 @@ void srm_people_links_clear(void);
 
 /* people.suggest's ranking facts on the person row (recency_sum,
  * last_mention_at, answered) take in the mentions stored since they were
- * last brought up to date: each ingest batch's (srm_people_after_batch
- * calls this), and at start-up and on people.resolve, those written
- * while srmd was stopped. */
+ * last brought up to date, from the rows: before a write transaction's
+ * COMMIT when its own sums (rankacc.h) cannot be used, and at start-up and
+ * on people.resolve, for those written while srmd was stopped. */
 int srm_people_rank_catch_up(struct srm_db *db);
 
 /* Rebuild the full-text row of one person (after a note, tag, rename). */
