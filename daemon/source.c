@@ -137,6 +137,11 @@ void srm_source_ref(struct srm_instance *s)
 
 static void src_free(struct srm_instance *s)
 {
+    /* A chain failed by a lost commit whose pass never finished (the
+     * source stopped first) must not outlive s: another source may be
+     * allocated at this address. */
+    if (s->d != NULL && s->d->writer != NULL)
+        srm_writer_chain_reset(s->d->writer, s);
     srm_batch_fini(&s->pending);
     srm_strmap_destroy(s->cursors);
     srm_strmap_destroy(s->overlay);
