@@ -208,6 +208,11 @@ void srm_db_bind_int64(sqlite3_stmt *st, const char *name, int64_t v)
     sqlite3_bind_int64(st, db_param(st, name), v);
 }
 
+void srm_db_bind_double(sqlite3_stmt *st, const char *name, double v)
+{
+    sqlite3_bind_double(st, db_param(st, name), v);
+}
+
 void srm_db_bind_int64_or_null(sqlite3_stmt *st, const char *name, int64_t v,
                                int64_t null_value)
 {
@@ -609,58 +614,14 @@ int srm_db_check(struct srm_db *db)
 
 static int db_fts_max(struct srm_db *db, int64_t *ret);
 
-static int db_rank_person(void *ud, int64_t person, double sum,
-                          int64_t last)
-{
-    struct srm_db *db = ud;
-    sqlite3_stmt *st;
-    int r;
-
-    DB_STMT(db, SRM_STMT_PEOPLE_RANK_PERSON, st);
-    sqlite3_bind_double(st, db_param(st, ":sum"), sum);
-    srm_db_bind_int64(st, ":last", last);
-    srm_db_bind_int64(st, ":id", person);
-    r = db_run(db, st, "ranking facts");
-fail:
-    return r;
-}
-
-/* The people's ranking facts of the transaction's new mentions: from
- * db->rank when it holds exactly the mentions above the ranking mark
- * (every one inserted by this transaction's batches, nobody merged or
- * split), else by srm_people_rank_catch_up's join. */
+/* The people's ranking facts of the transaction's new mentions: from the
+ * sums added up at insert unless an identity changed person or a batch
+ * was undone meanwhile (people.h decides whether the sums cover exactly
+ * the rows above the ranking mark). */
 static int db_rank_flush(struct srm_db *db)
 {
-    int64_t mark = 0, upto = 0;
-    sqlite3_stmt *st;
-    int r = 0, rc;
+    int r = srm_people_rank_catch_up(db, db->rank_broken ? NULL : db->rank);
 
-    if (db->rank == NULL || db->rank_broken ||
-        srm_rankacc_rows(db->rank) == 0)
-        goto sql;
-    DB_STMT(db, SRM_STMT_PEOPLE_RANK_MARK, st);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        mark = sqlite3_column_int64(st, 0);
-        upto = sqlite3_column_int64(st, 1);
-    }
-    srm_db_stmt_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        r = srm_db_fail(db, rc, "ranking mark");
-        goto fail;
-    }
-    if (rc != SQLITE_ROW ||
-        upto - mark != (int64_t)srm_rankacc_rows(db->rank))
-        goto sql;
-    if ((r = srm_rankacc_each(db->rank, db_rank_person, db)) < 0)
-        goto fail;
-    DB_STMT(db, SRM_STMT_PEOPLE_RANK_MARK_SET, st);
-    srm_db_bind_int64(st, ":upto", upto);
-    r = db_run(db, st, "ranking mark");
-    goto fail;
-sql:
-    r = srm_people_rank_catch_up(db); /* people.h */
-fail:
     if (db->rank != NULL)
         srm_rankacc_clear(db->rank);
     db->rank_broken = false;

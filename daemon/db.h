@@ -130,6 +130,7 @@ void srm_db_stmt_done(sqlite3_stmt *st);
  * statement. Text is copied by SQLite; NULL binds NULL. */
 void srm_db_bind_text(sqlite3_stmt *st, const char *name, const char *s);
 void srm_db_bind_int64(sqlite3_stmt *st, const char *name, int64_t v);
+void srm_db_bind_double(sqlite3_stmt *st, const char *name, double v);
 /* Binds NULL when v equals null_value (0 for "unset" times, -1 for
  * "unknown" counts). */
 void srm_db_bind_int64_or_null(sqlite3_stmt *st, const char *name, int64_t v,

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "log.h"
 #include "mem.h"
+#include "rankacc.h"
 #include "record.h"
 
 /* Evidence found for one identity, acted on once the statements that
@@ -415,8 +416,7 @@ int srm_people_evidence(struct srm_db *db, int64_t a, int64_t b,
     srm_db_bind_int64(st, ":a", lo);
     srm_db_bind_int64(st, ":b", hi);
     srm_db_bind_text(st, ":kind", kind);
-    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":confidence"),
-                        confidence);
+    srm_db_bind_double(st, ":confidence", confidence);
     srm_db_bind_text(st, ":detail", detail);
     srm_db_bind_int64(st, ":now", now);
     if ((r = pp_run(db, st, "evidence")) < 0)
@@ -984,7 +984,7 @@ int srm_people_config_apply(struct srm_db *db, const struct srm_config *c,
             .identities = (const char *const *)c->people[i].identities,
             .n_identities = c->people[i].n_identities};
     /* Mentions written while srmd was stopped count for suggestions. */
-    r = srm_people_rank_catch_up(db);
+    r = srm_people_rank_catch_up(db, NULL);
     if (r == 0)
         r = srm_people_links_apply(db, links, c->n_people, now, &stats);
     free(links);
@@ -1061,7 +1061,24 @@ static int pp_links_after_batch(struct srm_db *db, struct srm_batch *b)
     return r;
 }
 
-int srm_people_rank_catch_up(struct srm_db *db)
+static int pp_rank_person(void *ud, int64_t person, double sum,
+                          int64_t last)
+{
+    struct srm_db *db = ud;
+    sqlite3_stmt *st;
+    int r;
+
+    PP_STMT(db, SRM_STMT_PEOPLE_RANK_PERSON, st);
+    srm_db_bind_double(st, ":sum", sum);
+    srm_db_bind_int64(st, ":last", last);
+    srm_db_bind_int64(st, ":id", person);
+    r = pp_run(db, st, "ranking facts");
+fail:
+    return r;
+}
+
+int srm_people_rank_catch_up(struct srm_db *db,
+                             const struct srm_rankacc *sums)
 {
     int64_t mark = 0, upto = 0;
     sqlite3_stmt *st;
@@ -1080,10 +1097,16 @@ int srm_people_rank_catch_up(struct srm_db *db)
      * mentions not counted yet. */
     if (upto <= mark)
         return 0;
-    PP_STMT(db, SRM_STMT_PEOPLE_RANK_ADD, st);
-    srm_db_bind_int64(st, ":after", mark);
-    srm_db_bind_int64(st, ":upto", upto);
-    if ((r = pp_run(db, st, "ranking facts")) < 0)
+    if (sums != NULL && upto - mark == (int64_t)srm_rankacc_rows(sums)) {
+        /* Every one of them was summed as it was inserted. */
+        r = srm_rankacc_each(sums, pp_rank_person, db);
+    } else {
+        PP_STMT(db, SRM_STMT_PEOPLE_RANK_ADD, st);
+        srm_db_bind_int64(st, ":after", mark);
+        srm_db_bind_int64(st, ":upto", upto);
+        r = pp_run(db, st, "ranking facts");
+    }
+    if (r < 0)
         goto fail;
     PP_STMT(db, SRM_STMT_PEOPLE_RANK_MARK_SET, st);
     srm_db_bind_int64(st, ":upto", upto);

@@ -31,6 +31,7 @@
 struct srm_db;
 struct srm_batch;
 struct srm_config;
+struct srm_rankacc;
 
 #define SRM_PEOPLE_AUTO_MERGE 0.85
 
@@ -121,10 +122,13 @@ void srm_people_links_clear(void);
 
 /* people.suggest's ranking facts on the person row (recency_sum,
  * last_mention_at, answered) take in the mentions stored since they were
- * last brought up to date, from the rows: before a write transaction's
- * COMMIT when its own sums (rankacc.h) cannot be used, and at start-up and
- * on people.resolve, for those written while srmd was stopped. */
-int srm_people_rank_catch_up(struct srm_db *db);
+ * last brought up to date: before each write transaction's COMMIT
+ * (srm_db_commit), and at start-up and on people.resolve for those
+ * written while srmd was stopped. sums (may be NULL) are the transaction's
+ * own, added up at insert (rankacc.h); they are used when they count
+ * exactly the mentions above the ranking mark, else the rows are read. */
+int srm_people_rank_catch_up(struct srm_db *db,
+                             const struct srm_rankacc *sums);
 
 /* Rebuild the full-text row of one person (after a note, tag, rename). */
 int srm_people_reindex(struct srm_db *db, int64_t person_id);

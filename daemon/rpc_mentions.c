@@ -392,8 +392,7 @@ static int mr_search_fn(struct srm_db *db, struct srm_rpc_job *job)
                                   "invalid params: bad cursor '%s'", cursor);
             goto fail;
         }
-        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":c_rank"),
-                            c_rank);
+        srm_db_bind_double(st, ":c_rank", c_rank);
         srm_db_bind_int64(st, ":c_id", c_id);
     }
     srm_db_bind_int64(st, ":limit", limit + 1);

@@ -233,9 +233,7 @@ static int rp_search(struct srm_db *db, struct srm_rpc_job *job,
     for (int attempt = 0; attempt < 2; attempt++) {
         srm_db_bind_text(st, ":q", attempt ? quoted : q);
         if (cursor != NULL) {
-            sqlite3_bind_double(st, sqlite3_bind_parameter_index(st,
-                                                                 ":c_rank"),
-                                c_rank);
+            srm_db_bind_double(st, ":c_rank", c_rank);
             srm_db_bind_int64(st, ":c_id", c_id);
         }
         srm_db_bind_int64(st, ":limit", limit);
@@ -1467,7 +1465,7 @@ static void rp_duplicates(struct srm_rpc_call *call, json_t *params)
 static int rp_resolve_fn(struct srm_db *db, struct srm_rpc_job *job)
 {
     struct srm_people_stats s = {0};
-    int r = srm_people_rank_catch_up(db);
+    int r = srm_people_rank_catch_up(db, NULL);
 
     if (r == 0)
         r = srm_people_resolve_all(db, job->now, &s);

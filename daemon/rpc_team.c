@@ -193,8 +193,7 @@ static int rt_outcome_fn(struct srm_db *db, struct srm_rpc_job *job)
     srm_db_bind_int64(st, ":member_id", me);
     srm_db_bind_text(st, ":kind", kind);
     if (json_is_number(value))
-        sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":value"),
-                            json_number_value(value));
+        srm_db_bind_double(st, ":value", json_number_value(value));
     srm_db_bind_text(st, ":note", note);
     srm_db_bind_int64(st, ":at", job->now);
     srm_db_bind_text(st, ":network", network);

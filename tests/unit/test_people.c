@@ -578,8 +578,8 @@ static void test_rank_facts_kept(void **state)
                 " created_at, fetched_at) VALUES ('mastodon', 'x9', 1,"
                 " 1999, 1999)");
     assert_int_equal(srm_db_begin(f->db), 0);
-    assert_int_equal(srm_people_rank_catch_up(f->db), 0);
-    assert_int_equal(srm_people_rank_catch_up(f->db), 0);
+    assert_int_equal(srm_people_rank_catch_up(f->db, NULL), 0);
+    assert_int_equal(srm_people_rank_catch_up(f->db, NULL), 0);
     assert_int_equal(srm_db_commit(f->db), 0);
     assert_close(q_real(f->db, "SELECT recency_sum FROM people WHERE"
                                " id = 1"),
